@@ -1,0 +1,60 @@
+"""All settings in one place. Every value can be overridden with a ``BOT_*`` environment variable."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"BOT_{name}", default)
+
+
+def _path(name: str, default: Path) -> Path:
+    value = os.environ.get(f"BOT_{name}")
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Paths, model and retrieval parameters (defaults chosen on the dev set, see docs/retrieval.md)."""
+
+    root: Path = ROOT
+    documents_dir: Path = field(default_factory=lambda: _path("DOCUMENTS_DIR", ROOT / "data" / "documents"))
+    glossary_path: Path = field(default_factory=lambda: _path("GLOSSARY", ROOT / "data" / "glossary.yml"))
+    index_dir: Path = field(default_factory=lambda: _path("INDEX_DIR", ROOT / "models" / "index"))
+    dev_questions: Path = field(default_factory=lambda: _path("DEV_QUESTIONS", ROOT / "tests" / "eval" / "dev-questions.json"))
+
+    # Embedding model: a builtin id, or any sentence-transformers name or path.
+    embedding_model: str = field(default_factory=lambda: _env("EMBEDDING_MODEL", "builtin:use-multilingual-v3"))
+
+    # Passage kinds searched for answers (references, footnotes, front/back matter are not).
+    search_kinds: tuple[str, ...] = ("body",)
+    top_k: int = 5
+    candidates: int = 50            # per ranker, before fusion
+    rrf_k: int = 60                 # reciprocal-rank fusion constant
+    weight_dense: float = 1.0       # fusion weights per ranking
+    weight_sentence: float = 1.0
+    weight_bm25: float = 1.0
+    # Confidence below this means "not in the documents" (status no_answer).
+    min_confidence: float = field(default_factory=lambda: float(_env("MIN_CONFIDENCE", "0.5")))
+    # Results after the first must reach this share of the best fused score.
+    relative_cutoff: float = 0.0
+
+    max_query_chars: int = 2000     # longer queries are truncated with a notice
+    highlight_sentences: int = 1
+
+    # Above this many vectors the dense index switches from exact (flat) to HNSW.
+    flat_index_max: int = 50_000
+    hnsw_m: int = 32
+    hnsw_ef_search: int = 128
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The process-wide settings (read once from the environment)."""
+    return Settings()
