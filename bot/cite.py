@@ -1,0 +1,99 @@
+"""Citations: document / section / paragraph in English or Chinese, from catalog metadata."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.corpus import CN_NUMERALS, Passage, chinese_to_int
+
+_ROMAN = [(10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")]
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"]
+
+
+def roman(n: int) -> str:
+    out = ""
+    for value, sym in _ROMAN:
+        while n >= value:
+            out += sym
+            n -= value
+    return out
+
+
+def format_date(date: str, lang: str) -> str:
+    """``2021-07-23`` → ``23 July 2021`` / ``2021年7月23日``; ``2026-01`` → ``January 2026``."""
+    m = re.match(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$", date or "")
+    if not m:
+        return date or ""
+    y, mo, d = m.group(1), m.group(2), m.group(3)
+    if lang == "zh":
+        return f"{y}年" + (f"{int(mo)}月" if mo else "") + (f"{int(d)}日" if d else "")
+    if mo and d:
+        return f"{int(d)} {_MONTHS[int(mo) - 1]} {y}"
+    if mo:
+        return f"{_MONTHS[int(mo) - 1]} {y}"
+    return y
+
+
+def section_number(section: list[dict[str, str]], lang: str) -> str:
+    """``二 / C / 3`` → ``II.C.3`` (EN) or ``二.C.3`` (ZH); empty when headings are unnumbered."""
+    nums = [s["num"] for s in section if s.get("num")]
+    if not nums:
+        return ""
+    if lang == "zh":
+        return ".".join(nums)
+    out = []
+    for i, num in enumerate(nums):
+        if all(c in CN_NUMERALS for c in num):
+            value = chinese_to_int(num)
+            out.append(roman(value) if i == 0 else str(value))
+        else:
+            out.append(num)
+    return ".".join(out)
+
+
+def section_label(section: list[dict[str, str]], lang: str) -> str:
+    """Section number plus the innermost heading, e.g. ``§II.C.3 增材制造（3D打印）``."""
+    if not section:
+        return ""
+    number = section_number(section, lang)
+    title = section[-1]["title"]
+    if number:
+        return f"§{number} {title}" if lang != "zh" else f"{number} {title}"
+    return " › ".join(s["title"] for s in section)
+
+
+def paragraph_label(p: Passage, lang: str) -> str:
+    """``para. 82(e)`` / ``第82(e)段``; per-section ordinals say so."""
+    if p.number is None:
+        if p.ordinal is None:
+            return ""
+        return f"para. {p.ordinal} of the section" if lang != "zh" else f"本节第{p.ordinal}段"
+    if p.sub and not p.sub.isalpha():
+        return f"para. {p.number}, item {p.sub}" if lang != "zh" else f"第{p.number}段第{p.sub}项"
+    label = f"{p.number}({p.sub})" if p.sub else str(p.number)
+    return f"para. {label}" if lang != "zh" else f"第{label}段"
+
+
+def document_label(meta: dict[str, Any], lang: str) -> str:
+    """``A/CONF.234/11 (UN Crime Congress background paper)`` or the short title with its date."""
+    short = (meta.get("short_zh") if lang == "zh" else meta.get("short_en")) or meta.get("title") or meta.get("id", "")
+    symbol = meta.get("symbol") or ""
+    date = format_date(str(meta.get("date") or ""), lang)
+    if lang == "zh":
+        head = f"{symbol}（{short}" if symbol else f"{short}（"
+        inner = "，".join(x for x in [date] if x)
+        return (head + ("，" + inner if inner and symbol else inner) + "）").replace("（）", "")
+    inner = ", ".join(x for x in [short if symbol else "", date] if x)
+    head = symbol or short
+    return f"{head} ({inner})" if inner else head
+
+
+def citation(p: Passage, meta: dict[str, Any], lang: str = "en") -> str:
+    """One citation line for a passage (without the "Source:" lead)."""
+    parts = [document_label(meta, lang), section_label(p.section, lang), paragraph_label(p, lang)]
+    if p.page:
+        parts.append(f"p. {p.page}" if lang != "zh" else f"第{p.page}页")
+    sep = "，" if lang == "zh" else ", "
+    return sep.join(x for x in parts if x)

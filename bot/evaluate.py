@@ -1,0 +1,342 @@
+"""Retrieval evaluation on a question set (``make eval``).
+
+A retrieved passage is relevant if it comes from one of the gold documents and contains the
+gold substring, comparing with all whitespace removed. Items with an empty gold list are
+off-corpus and must be declined. Metrics per language: recall@1, recall@5, MRR (top 10),
+nDCG@10, plus the share of off-corpus questions declined and of answerable ones declined.
+Systems: the full hybrid, dense only, BM25 only, and an "enterprise search" baseline
+(1000-character chunks with 20 characters overlap, same model, file-level source).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from bot import config, corpus as corpus_mod, index as index_mod, language, ranker, search
+
+Ranker = Callable[[dict[str, Any]], tuple[list[tuple[str, str]], float]]
+
+
+def load_questions(path: Path) -> list[dict[str, Any]]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    items = data["items"] if isinstance(data, dict) else data
+    return [it for it in items if it.get("question")]
+
+
+def _doc_aliases(idx: index_mod.Index) -> dict[str, str]:
+    aliases: dict[str, str] = {}
+    for doc_id, meta in idx.documents.items():
+        for key in (doc_id, meta.get("file"), meta.get("source")):
+            if key:
+                aliases[str(key)] = doc_id
+    return aliases
+
+
+def relevant(doc_id: str, text: str, gold: list[dict[str, str]], aliases: dict[str, str]) -> int:
+    """Gain of a retrieved unit: 2 for the main answer (gold[0]), 1 for other gold, 0 otherwise."""
+    norm = language.normalise(text)
+    for k, g in enumerate(gold):
+        if aliases.get(g["doc"], g["doc"]) == doc_id and language.normalise(corpus_mod.plain(g["substr"])) in norm:
+            return 2 if k == 0 else 1
+    return 0
+
+
+def metrics(gains: list[list[int]], n_gold: list[int]) -> dict[str, float]:
+    """recall@1, recall@5, MRR@10 and nDCG@10 over ranked gain lists."""
+    r1 = r5 = mrr = ndcg = 0.0
+    for g, ng in zip(gains, n_gold):
+        hits = [i for i, x in enumerate(g[:10]) if x > 0]
+        r1 += 1.0 if g[:1] and g[0] > 0 else 0.0
+        r5 += 1.0 if any(x > 0 for x in g[:5]) else 0.0
+        mrr += 1.0 / (hits[0] + 1) if hits else 0.0
+        dcg = sum((2 ** x - 1) / math.log2(i + 2) for i, x in enumerate(g[:10]))
+        ideal = sorted([2] + [1] * max(0, ng - 1), reverse=True)[:10]
+        idcg = sum((2 ** x - 1) / math.log2(i + 2) for i, x in enumerate(ideal))
+        ndcg += dcg / idcg if idcg else 0.0
+    n = max(1, len(gains))
+    return {"recall@1": r1 / n, "recall@5": r5 / n, "mrr": mrr / n, "ndcg@10": ndcg / n}
+
+
+def system_ranker(idx: index_mod.Index, settings: config.Settings, learned: bool = True) -> Ranker:
+    """Rank with the hybrid engine: the trained fusion, or RRF under ``settings``' weights."""
+    model = None if learned else False
+
+    def rank(item: dict[str, Any]) -> tuple[list[tuple[str, str]], float]:
+        q = search.prepare(item["question"], settings)
+        qv = search.query_vectors(q, idx, settings)
+        cands = search.retrieve(q, idx, qv, None, settings, model=model)
+        if not learned:
+            cands = [c for c in cands if c.fused > 0]
+        conf = search.confidence(q, cands, idx, settings, model=model) if cands else 0.0
+        cands = cands[:10]
+        out = []
+        for c in cands:
+            p = idx.passages[idx.rows[c.row]]
+            out.append((p.doc_id, p.text))
+        return out, conf
+
+    return rank
+
+
+def baseline_ranker(idx: index_mod.Index, settings: config.Settings, size: int = 1000, overlap: int = 20) -> Ranker:
+    """Fixed-size character chunks of the raw files, dense only, file-level source."""
+    import faiss
+
+    chunks: list[tuple[str, str]] = []
+    for doc_id, meta in idx.documents.items():
+        raw = (settings.documents_dir / meta["file"]).read_text(encoding="utf-8")
+        step = size - overlap
+        for start in range(0, max(1, len(raw) - overlap), step):
+            chunks.append((doc_id, raw[start:start + size]))
+    vecs = idx.encoder.encode([c[1] for c in chunks])
+    flat = faiss.IndexFlatIP(vecs.shape[1])
+    flat.add(vecs)
+
+    def rank(item: dict[str, Any]) -> tuple[list[tuple[str, str]], float]:
+        qv = idx.encoder.encode([item["question"]])
+        scores, ids = flat.search(qv, 10)
+        return [chunks[i] for i in ids[0] if i >= 0], 1.0
+
+    return rank
+
+
+def run(questions: list[dict[str, Any]], ranker: Ranker, aliases: dict[str, str],
+        threshold: float) -> dict[str, Any]:
+    """Evaluate one ranker; returns metrics per language and decline rates."""
+    per_lang: dict[str, tuple[list[list[int]], list[int]]] = {}
+    confs_answerable: list[float] = []
+    confs_off: list[float] = []
+    misses: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    for item in questions:
+        ranked, conf = ranker(item)
+        gold = item.get("gold") or []
+        if not gold:
+            confs_off.append(conf)
+            continue
+        confs_answerable.append(conf)
+        gains = [relevant(d, t, gold, aliases) for d, t in ranked]
+        lang = item.get("lang") or language.detect_lang(item["question"])
+        bucket = per_lang.setdefault(lang, ([], []))
+        bucket[0].append(gains)
+        bucket[1].append(len(gold))
+        if not any(g > 0 for g in gains[:5]):
+            misses.append({"question": item["question"], "lang": lang, "top": ranked[0][1][:60] if ranked else ""})
+    out: dict[str, Any] = {"languages": {}, "misses": misses}
+    all_gains: list[list[int]] = []
+    all_n: list[int] = []
+    for lang, (gains, ng) in sorted(per_lang.items()):
+        out["languages"][lang] = {"n": len(gains), **metrics(gains, ng)}
+        all_gains += gains
+        all_n += ng
+    out["languages"]["all"] = {"n": len(all_gains), **metrics(all_gains, all_n)}
+    out["off_corpus_declined"] = (sum(c < threshold for c in confs_off) / len(confs_off)) if confs_off else None
+    out["answerable_declined"] = (sum(c < threshold for c in confs_answerable) / len(confs_answerable)) if confs_answerable else None
+    out["n_off_corpus"] = len(confs_off)
+    out["confidences"] = {"answerable": confs_answerable, "off_corpus": confs_off}
+    out["seconds"] = round(time.perf_counter() - started, 2)
+    return out
+
+
+def sweep(confs_answerable: list[float], confs_off: list[float], max_false_decline: float = 0.02) -> dict[str, float]:
+    """Highest-decline threshold that keeps answerable questions declined ≤ ``max_false_decline``."""
+    best = {"threshold": 0.0, "off_corpus_declined": 0.0, "answerable_declined": 0.0}
+    for t in np.linspace(0.0, 1.0, 401):
+        fd = sum(c < t for c in confs_answerable) / max(1, len(confs_answerable))
+        od = sum(c < t for c in confs_off) / max(1, len(confs_off))
+        if fd <= max_false_decline and od >= best["off_corpus_declined"]:
+            best = {"threshold": float(t), "off_corpus_declined": od, "answerable_declined": fd}
+    return best
+
+
+def evaluate(path: Path | None = None, systems: tuple[str, ...] = ("full", "rrf", "dense", "e5", "bm25", "baseline"),
+             settings: config.Settings | None = None) -> dict[str, Any]:
+    """Run every system on the question set; returns a JSON-ready report."""
+    settings = settings or config.settings()
+    path = path or settings.dev_questions
+    questions = load_questions(path)
+    idx = search.get_index(settings)
+    aliases = _doc_aliases(idx)
+    dense_only = dict(weight_dense=1.0, weight_sentence=0.0, weight_bm25=0.0, weight_extra=0.0,
+                      zh_weight_dense=1.0, zh_weight_sentence=0.0, zh_weight_bm25=0.0, zh_weight_extra=0.0)
+    bm25_only = dict(weight_dense=0.0, weight_sentence=0.0, weight_bm25=1.0, weight_extra=0.0,
+                     zh_weight_dense=0.0, zh_weight_sentence=0.0, zh_weight_bm25=1.0, zh_weight_extra=0.0)
+    variants = {
+        "full": (settings, True),
+        "rrf": (settings, False),
+        "dense": (dataclasses.replace(settings, **dense_only), False),
+        "e5": (dataclasses.replace(settings, **{k: (1.0 if k.endswith("extra") else 0.0) for k in dense_only}), False),
+        "bm25": (dataclasses.replace(settings, **bm25_only), False),
+    }
+    report: dict[str, Any] = {"questions": str(path), "n": len(questions), "threshold": search.threshold(settings),
+                              "systems": {}}
+    for name in systems:
+        if name == "baseline":
+            rank_fn = baseline_ranker(idx, settings)
+        else:
+            variant, learned = variants[name]
+            rank_fn = system_ranker(idx, variant, learned)
+        result = run(questions, rank_fn, aliases, search.threshold(settings) if name != "baseline" else -1.0)
+        if name == "full":
+            report["threshold_sweep"] = sweep(result["confidences"]["answerable"], result["confidences"]["off_corpus"])
+        report["systems"][name] = result
+    return report
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """Plain-text table of a report (what ``make eval`` prints)."""
+    lines = [f"Questions: {report['n']} ({report['questions']})", ""]
+    header = f"{'system':<10} {'lang':<5} {'n':>4} {'R@1':>6} {'R@5':>6} {'MRR':>6} {'nDCG10':>7}"
+    lines.append(header)
+    lines.append("-" * len(header))
+    for name, res in report["systems"].items():
+        for lang, m in res["languages"].items():
+            lines.append(f"{name:<10} {lang:<5} {m['n']:>4} {m['recall@1']:>6.3f} {m['recall@5']:>6.3f} "
+                         f"{m['mrr']:>6.3f} {m['ndcg@10']:>7.3f}")
+    lines.append("")
+    for name, res in report["systems"].items():
+        if name == "baseline":
+            lines.append(f"{name:<10} off-corpus declined: n/a (no decline mechanism: always answers)")
+            continue
+        od, ad = res["off_corpus_declined"], res["answerable_declined"]
+        lines.append(f"{name:<10} off-corpus declined: {od:.1%} of {res['n_off_corpus']}   "
+                     f"answerable declined: {ad:.1%}   (threshold {report['threshold']})")
+    sw = report.get("threshold_sweep")
+    if sw:
+        lines.append("")
+        lines.append(f"Threshold sweep (full system, answerable declined ≤ 2%): best threshold {sw['threshold']:.3f} "
+                     f"declines {sw['off_corpus_declined']:.1%} off-corpus, {sw['answerable_declined']:.1%} answerable")
+    misses = report["systems"].get("full", {}).get("misses", [])
+    if misses:
+        lines.append("")
+        lines.append(f"Full system misses at 5 ({len(misses)}):")
+        for m in misses:
+            lines.append(f"  [{m['lang']}] {m['question']}  → {m['top']}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------
+# Tuning the learned fusion (``python -m bot tune``)
+
+
+def collect(questions: list[dict[str, Any]], idx: index_mod.Index, settings: config.Settings,
+            aliases: dict[str, str]) -> list[dict[str, Any]]:
+    """Candidates with raw features and gains for every question (order-independent of any model)."""
+    data = []
+    for item in questions:
+        q = search.prepare(item["question"], settings)
+        qv = search.query_vectors(q, idx, settings)
+        cands = search.retrieve(q, idx, qv, None, settings, model=False)
+        gold = item.get("gold") or []
+        gains = [relevant(idx.passages[idx.rows[c.row]].doc_id, idx.passages[idx.rows[c.row]].text, gold, aliases)
+                 for c in cands] if gold else [0] * len(cands)
+        data.append({
+            "item": item, "lang": item.get("lang") or q.lang, "zh": q.lang == "zh", "answerable": bool(gold),
+            "raw": [c.raw for c in cands], "gains": gains, "n_gold": len(gold),
+            "cover": [search.coverage(q, c, idx) for c in cands],
+            "x": ranker.candidate_features([c.raw for c in cands], q.lang == "zh"),
+        })
+    return data
+
+
+def _fit_ranker(train: list[dict[str, Any]], c: float) -> ranker.Linear:
+    rows = [d for d in train if d["answerable"] and len(d["gains"])]
+    x = np.vstack([d["x"] for d in rows])
+    y = np.concatenate([[1 if g > 0 else 0 for g in d["gains"]] for d in rows])
+    return ranker.fit(x, y, ranker.FEATURES, c=c)
+
+
+def _query_row(d: dict[str, Any], scores: np.ndarray) -> np.ndarray:
+    order = np.argsort(-scores)
+    top_rows = [d["raw"][i] for i in order[:10]]
+    return ranker.query_features(top_rows, float(scores[order[0]]), d["cover"][order[0]], d["zh"])
+
+
+def tune(path: Path | None = None, settings: config.Settings | None = None, folds: int = 5, c: float = 1.0,
+         max_false_decline: float = 0.02, write: bool = True) -> dict[str, Any]:
+    """Train the fusion ranker and the confidence model; report cross-validated quality."""
+    settings = settings or config.settings()
+    path = path or settings.dev_questions
+    questions = load_questions(path)
+    idx = search.get_index(settings)
+    aliases = _doc_aliases(idx)
+    data = collect(questions, idx, settings, aliases)
+    rng = np.random.default_rng(0)
+    fold_of = rng.permutation(len(data)) % folds
+
+    # 1. ranker, cross-validated by question
+    cv_scores: list[np.ndarray] = [np.zeros(0)] * len(data)
+    for f in range(folds):
+        model = _fit_ranker([d for d, k in zip(data, fold_of) if k != f], c)
+        for i, d in enumerate(data):
+            if fold_of[i] == f and len(d["raw"]):
+                cv_scores[i] = model.decision(d["x"])
+    per_lang: dict[str, tuple[list[list[int]], list[int]]] = {}
+    for d, sc in zip(data, cv_scores):
+        if d["answerable"]:
+            order = np.argsort(-sc)[:10]
+            bucket = per_lang.setdefault(d["lang"], ([], []))
+            bucket[0].append([d["gains"][i] for i in order])
+            bucket[1].append(d["n_gold"])
+    cv_metrics = {lang: {"n": len(g), **metrics(g, n)} for lang, (g, n) in sorted(per_lang.items())}
+
+    # 2. confidence, trained on features from cross-validated ranker scores
+    usable = [i for i, d in enumerate(data) if len(d["raw"])]
+    qx = np.vstack([_query_row(data[i], cv_scores[i]) for i in usable])
+    qy = np.array([1 if data[i]["answerable"] else 0 for i in usable])
+    cv_prob = np.zeros(len(usable))
+    for f in range(folds):
+        train = [k for k, i in enumerate(usable) if fold_of[i] != f]
+        test = [k for k, i in enumerate(usable) if fold_of[i] == f]
+        conf_model = ranker.fit(qx[train], qy[train], ranker.QUERY_FEATURES, c=c)
+        cv_prob[test] = conf_model.probability(qx[test])
+    chosen = sweep(list(cv_prob[qy == 1]), list(cv_prob[qy == 0]), max_false_decline)
+    by_lang = {}
+    for lang in sorted({data[i]["lang"] for i in usable}):
+        mask = np.array([data[i]["lang"] == lang for i in usable])
+        off = cv_prob[mask & (qy == 0)]
+        ans = cv_prob[mask & (qy == 1)]
+        by_lang[lang] = {
+            "off_corpus_declined": float((off < chosen["threshold"]).mean()) if len(off) else None,
+            "answerable_declined": float((ans < chosen["threshold"]).mean()) if len(ans) else None,
+        }
+
+    final = ranker.Model(
+        ranker=_fit_ranker(data, c),
+        confidence=ranker.fit(qx, qy, ranker.QUERY_FEATURES, c=c),
+        info={
+            "threshold": round(chosen["threshold"], 4),
+            "trained_on": str(path.relative_to(settings.root)) if path.is_relative_to(settings.root) else str(path),
+            "questions": len(data), "answerable": int(qy.sum()), "off_corpus": int((qy == 0).sum()),
+            "regularisation_C": c, "folds": folds,
+            "cv_retrieval": cv_metrics,
+            "cv_decline": {"threshold": chosen, "by_language": by_lang},
+            "models": [idx.manifest.get("model")] + list(idx.manifest.get("extra_models") or []),
+        },
+    )
+    if write:
+        final.save(settings.ranker_path)
+        search._MODEL.clear()
+    return final.info
+
+
+def format_tune(info: dict[str, Any]) -> str:
+    lines = [f"Trained on {info['trained_on']}: {info['answerable']} answerable, {info['off_corpus']} off-corpus "
+             f"({info['folds']}-fold cross-validation by question)", ""]
+    for lang, m in info["cv_retrieval"].items():
+        lines.append(f"  CV retrieval [{lang}] n={m['n']}: R@1 {m['recall@1']:.3f}  R@5 {m['recall@5']:.3f}  "
+                     f"MRR {m['mrr']:.3f}  nDCG@10 {m['ndcg@10']:.3f}")
+    th = info["cv_decline"]["threshold"]
+    lines.append(f"  CV threshold {th['threshold']:.3f}: off-corpus declined {th['off_corpus_declined']:.1%}, "
+                 f"answerable declined {th['answerable_declined']:.1%}")
+    for lang, v in info["cv_decline"]["by_language"].items():
+        lines.append(f"    [{lang}] off-corpus declined {v['off_corpus_declined']:.1%}, answerable declined "
+                     f"{v['answerable_declined']:.1%}")
+    return "\n".join(lines)

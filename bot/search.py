@@ -1,0 +1,392 @@
+"""Search stage: hybrid retrieval (dense passages + dense sentences + BM25), fused, with a
+confidence that turns into ``no_answer`` below the threshold chosen on the dev set.
+
+``search()`` returns the JSON-ready dict the CLI prints and the Rasa action consumes::
+
+    {"query", "lang", "status": "ok"|"no_answer", "confidence", "notice",
+     "results": [{"id", "doc_id", "doc_title", "doc_symbol", "section", "paragraph",
+                  "citation", "text", "score", "highlights", "footnotes", ...}]}
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import numpy as np
+
+from bot import cite, config, index as index_mod, language, ranker
+from bot.corpus import Passage
+
+
+class EmptyQuery(ValueError):
+    """The query has no searchable content."""
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_TAG = re.compile(r"<[^>]{0,200}>")
+
+
+@dataclass
+class Query:
+    """A cleaned query with its language, glossary expansion and BM25 tokens."""
+
+    raw: str
+    text: str
+    lang: str
+    truncated: bool
+    expansion: language.Expansion
+    terms: dict[str, float]
+    dense_text: str
+    content_words: list[str] = field(default_factory=list)   # non-stopword query words
+    uncovered_en: float = 0.0    # share of English content words no glossary term explains
+
+    @property
+    def tokens(self) -> list[str]:
+        return list(self.terms)
+
+
+def prepare(text: Any, settings: config.Settings | None = None) -> Query:
+    """Clean, bound and analyse a query. Raises ``EmptyQuery`` when nothing is left."""
+    settings = settings or config.settings()
+    if text is None:
+        raise EmptyQuery("empty query")
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    raw = str(text)
+    clean = _CONTROL.sub(" ", raw).replace("\ufffd", " ")
+    clean = _TAG.sub(" ", clean)
+    clean = re.sub(r"\s+", " ", clean).strip()
+    truncated = len(clean) > settings.max_query_chars
+    if truncated:
+        clean = clean[: settings.max_query_chars]
+    if not re.search(r"\w", clean):
+        raise EmptyQuery("empty query")
+    lang = language.detect_lang(clean)
+    glossary = language.load_glossary(str(settings.glossary_path))
+    glossary.add_to_jieba()
+    expansion = glossary.match(clean)
+    terms = language.weighted_terms(clean, expansion, settings.expansion_weight, settings.synonym_weight)
+    words = language.content_words(clean)
+    en_words = [w for w in words if re.fullmatch(r"[a-z][a-z\-']*", w)]
+    explained = {v for t in expansion.english for e in t.en for v in re.split(r"[\s\-]+", e.lower())}
+    uncovered = sum(1 for w in en_words if w not in explained) / len(en_words) if en_words else 0.0
+    return Query(raw, clean, lang, truncated, expansion, terms, clean, words, uncovered)
+
+
+def mentioned_docs(text: str, idx: index_mod.Index) -> set[str]:
+    """Documents the query names by symbol or alias ("A/CONF.234/11", "the IPIE brief")."""
+    norm = language.normalise(text)
+    found = set()
+    for doc_id, meta in idx.documents.items():
+        for name in [meta.get("symbol") or ""] + list(meta.get("aliases") or []):
+            key = language.normalise(str(name))
+            if len(key) >= 3 and key in norm:
+                found.add(doc_id)
+                break
+    return found
+
+
+def query_vectors(q: Query, idx: index_mod.Index, settings: config.Settings | None = None) -> np.ndarray:
+    """The query's embedding with the primary model (one row)."""
+    return idx.encoder.encode([q.dense_text])
+
+
+@dataclass
+class Candidate:
+    """One searchable row with its raw scores, ranks, features and fused score."""
+
+    row: int
+    dense: float = 0.0
+    sentence: float = 0.0
+    best_sentence: int = -1
+    bm25: float = 0.0
+    extra: float = 0.0
+    ranks: dict[str, int] = field(default_factory=dict)
+    fused: float = 0.0
+    raw: dict[str, float] = field(default_factory=dict)
+
+
+def _top(scores: dict[int, float], limit: int) -> dict[int, int]:
+    ordered = sorted(scores.items(), key=lambda kv: -kv[1])[:limit]
+    return {row: r for r, (row, _) in enumerate(ordered, start=1)}
+
+
+def retrieve(q: Query, idx: index_mod.Index, qv: np.ndarray, rows_allowed: set[int] | None = None,
+             settings: config.Settings | None = None, model: ranker.Model | None | bool = None) -> list[Candidate]:
+    """Candidates from every ranker, scored exactly on all signals, fused and sorted.
+
+    ``model``: the trained ranker (default: the one in ``data/ranker.json``); ``False``
+    forces weighted reciprocal-rank fusion.
+    """
+    settings = settings or idx.settings
+    if model is None:
+        model = get_model(settings)
+    n = len(idx.rows)
+    if n == 0:
+        return []
+    depth = min(n, settings.candidates)
+    allowed = (lambda r: True) if rows_allowed is None else (lambda r: r in rows_allowed)
+    search_depth = depth if rows_allowed is None else n
+
+    lists: dict[str, dict[int, int]] = {}
+    scores, ids = idx.dense.search(qv, search_depth)
+    best: dict[int, float] = {}
+    for qi in range(len(qv)):
+        for r, v in zip(ids[qi], scores[qi]):
+            if r >= 0 and allowed(int(r)) and v > best.get(int(r), -2.0):
+                best[int(r)] = float(v)
+    lists["dense"] = _top(best, depth)
+
+    n_sent = idx.sentence_index.ntotal
+    sent_best: dict[int, float] = {}
+    if n_sent:
+        s_scores, s_ids = idx.sentence_index.search(qv, min(n_sent, search_depth * 4))
+        for sid, v in zip(s_ids.ravel(), s_scores.ravel()):
+            if sid < 0:
+                continue
+            row = int(idx.sentence_rows[sid, 0])
+            if allowed(row) and v > sent_best.get(row, -2.0):
+                sent_best[row] = float(v)
+    lists["sentence"] = _top(sent_best, depth)
+
+    bm25_all = idx.bm25.scores(q.terms) if (idx.bm25 is not None and q.terms) else np.zeros(n, np.float32)
+    order = np.argsort(-bm25_all)
+    bm25_top: dict[int, float] = {}
+    for row in order[: search_depth if rows_allowed is None else n]:
+        row = int(row)
+        if bm25_all[row] <= 0 or len(bm25_top) >= depth:
+            break
+        if allowed(row):
+            bm25_top[row] = float(bm25_all[row])
+    lists["bm25"] = _top(bm25_top, depth)
+
+    bigram_all = np.zeros(n, np.float32)
+    if idx.bigrams is not None:
+        grams: dict[str, float] = {}
+        for g in language.bigrams(q.text if q.lang != "en" else " ".join(q.expansion.zh_terms)):
+            grams[g] = grams.get(g, 0.0) + 1.0
+        bigram_all = idx.bigrams.scores(grams)
+        b_order = np.argsort(-bigram_all)[:search_depth]
+        lists["bigram"] = _top({int(r): float(bigram_all[r]) for r in b_order
+                                if bigram_all[r] > 0 and allowed(int(r))}, depth)
+
+    extra_vecs = []
+    for name, extra_index in idx.extra:
+        ev = idx.extra_encoder(name).encode([q.dense_text])
+        extra_vecs.append((ev, extra_index))
+        e_scores, e_ids = extra_index.search(ev, search_depth)
+        lists["extra"] = _top({int(r): float(v) for r, v in zip(e_ids[0], e_scores[0]) if r >= 0 and allowed(int(r))},
+                              depth)
+        break  # the first extra model feeds the "extra" signal
+
+    rows = set()
+    for ranking in lists.values():
+        rows.update(ranking)
+    named = mentioned_docs(q.text, idx)
+    missing_rank = depth + 40
+    cands = []
+    for row in rows:
+        c = Candidate(row)
+        c.dense = float(np.max(qv @ idx.dense.reconstruct(row)))
+        start, count = idx.sentence_span(row)
+        if count:
+            vecs = idx.sentence_index.reconstruct_n(start, count)
+            sims = (vecs @ qv.T).max(axis=1)
+            k = int(np.argmax(sims))
+            c.sentence, c.best_sentence = float(sims[k]), start + k
+        c.bm25 = float(bm25_all[row])
+        if extra_vecs:
+            ev, extra_index = extra_vecs[0]
+            c.extra = float(ev[0] @ extra_index.reconstruct(row))
+        c.ranks = {name: ranking[row] for name, ranking in lists.items() if row in ranking}
+        p = idx.passages[idx.rows[row]]
+        c.raw = {
+            "extra_cos": c.extra, "dense_cos": c.dense, "sentence_cos": c.sentence, "bm25": c.bm25,
+            "bigram": float(bigram_all[row]), "rank_bigram": c.ranks.get("bigram", missing_rank),
+            "rank_extra": c.ranks.get("extra", missing_rank), "rank_dense": c.ranks.get("dense", missing_rank),
+            "rank_sentence": c.ranks.get("sentence", missing_rank), "rank_bm25": c.ranks.get("bm25", missing_rank),
+            "has_children": 1.0 if p.children else 0.0, "length": float(len(p.text)),
+            "doc_named": 1.0 if p.doc_id in named else 0.0,
+        }
+        cands.append(c)
+    if not cands:
+        return []
+    zh = q.lang == "zh"
+    if model:
+        x = ranker.candidate_features([c.raw for c in cands], zh)
+        for c, v in zip(cands, model.ranker.decision(x)):
+            c.fused = float(v)
+    else:
+        weights = {
+            "dense": settings.zh_weight_dense if zh else settings.weight_dense,
+            "sentence": settings.zh_weight_sentence if zh else settings.weight_sentence,
+            "bm25": settings.zh_weight_bm25 if zh else settings.weight_bm25,
+            "extra": settings.zh_weight_extra if zh else settings.weight_extra,
+            "bigram": settings.zh_weight_bigram if zh else settings.weight_bigram,
+        }
+        for c in cands:
+            c.fused = sum(weights[name] / (settings.rrf_k + r) for name, r in c.ranks.items())
+            if c.raw["doc_named"]:
+                c.fused += settings.doc_boost
+    return sorted(cands, key=lambda c: -c.fused)
+
+
+def confidence(q: Query, cands: list[Candidate], idx: index_mod.Index, settings: config.Settings | None = None,
+               model: ranker.Model | None | bool = None) -> float:
+    """Probability (0–1) that the documents answer the query (see docs/retrieval.md)."""
+    if not cands:
+        return 0.0
+    settings = settings or idx.settings
+    if model is None:
+        model = get_model(settings)
+    if model:
+        x = ranker.query_features([c.raw for c in cands[:10]], cands[0].fused, coverage(q, cands[0], idx), q.lang == "zh")
+        return float(model.confidence.probability(x[None, :])[0])
+    top = cands[0]
+    semantic = max(top.dense, top.sentence)
+    lexical = top.bm25 / (top.bm25 + 10.0)
+    z = 12.0 * (semantic - 0.35) + 3.0 * lexical
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def threshold(settings: config.Settings) -> float:
+    """Confidence below which the answer is "not in the documents" (chosen on the dev set)."""
+    if settings.min_confidence is not None:
+        return settings.min_confidence
+    model = get_model(settings)
+    if model is not None and "threshold" in model.info:
+        return float(model.info["threshold"])
+    return 0.5
+
+
+def coverage(q: Query, top: Candidate, idx: index_mod.Index) -> dict[str, float]:
+    """How much of the query the corpus and the top passage explain (for the confidence)."""
+    vocab = idx.bm25.vocab if idx.bm25 is not None else {}
+    zh_words = [w for w in q.content_words if language.has_cjk(w)]
+    oov = sum(1 for w in zh_words if w not in vocab) / len(zh_words) if zh_words else 0.0
+    tokens = set(idx.tokens[top.row]) if top.row < len(idx.tokens) else set()
+    total = sum(q.terms.values())
+    covered = sum(w for t, w in q.terms.items() if t in tokens) / total if total else 0.0
+    return {"glossary_terms": float(len(q.expansion.terms)), "uncovered_en": q.uncovered_en,
+            "zh_oov": oov, "top_coverage": covered}
+
+
+_MODEL: dict[str, ranker.Model | None] = {}
+
+
+def get_model(settings: config.Settings) -> ranker.Model | None:
+    """The trained fusion model from ``data/ranker.json`` (None if absent or outdated)."""
+    key = str(settings.ranker_path)
+    if key not in _MODEL:
+        _MODEL[key] = ranker.Model.load(settings.ranker_path) if settings.use_ranker else None
+    return _MODEL[key]
+
+
+def highlights(q_vec: np.ndarray, row: int, idx: index_mod.Index, q: Query, n: int = 1) -> list[dict[str, Any]]:
+    """The passage's best sentence(s) for the query, as character spans."""
+    start, count = idx.sentence_span(row)
+    if count == 0:
+        return []
+    vecs = np.vstack([idx.sentence_index.reconstruct(int(i)) for i in range(start, start + count)])
+    sims = (vecs @ q_vec.T).max(axis=1)
+    text = idx.passages[idx.rows[row]].text
+    terms = set(q.expansion.zh_terms) | {t for t in q.tokens if len(t) > 1}
+    scored = []
+    for k in range(count):
+        _, s, e = (int(x) for x in idx.sentence_rows[start + k])
+        sentence = language.normalise(text[s:e])
+        overlap = sum(1 for t in terms if language.normalise(t) in sentence)
+        scored.append((float(sims[k]) + 0.05 * min(overlap, 4), s, e))
+    scored.sort(key=lambda x: -x[0])
+    best = sorted(scored[:n], key=lambda x: x[1])
+    return [{"start": s, "end": e, "text": text[s:e], "score": round(sc, 4)} for sc, s, e in best]
+
+
+def result_dict(p: Passage, idx: index_mod.Index, lang: str, score: float,
+                hl: list[dict[str, Any]], topics: Iterable[str] = ()) -> dict[str, Any]:
+    """The JSON shape of one result (also used to show a paragraph directly)."""
+    meta = idx.documents.get(p.doc_id, {"id": p.doc_id})
+    cite_lang = "zh" if lang == "zh" else "en"
+    notes = []
+    for fid in p.footnotes:
+        note = idx.passage(fid)
+        if note is not None:
+            notes.append({"id": note.id, "number": fid.rsplit(":", 1)[-1].replace("fn", "").replace("reference", "ref "),
+                          "text": note.text})
+    return {
+        "id": p.id,
+        "doc_id": p.doc_id,
+        "doc_title": meta.get("title", ""),
+        "doc_title_en": meta.get("title_en", ""),
+        "doc_symbol": meta.get("symbol", ""),
+        "section": cite.section_label(p.section, cite_lang),
+        "section_path": p.section,
+        "paragraph": p.label,
+        "kind": p.kind,
+        "page": p.page,
+        "citation": cite.citation(p, meta, cite_lang),
+        "text": p.text,
+        "score": round(float(score), 4),
+        "highlights": hl,
+        "footnotes": notes,
+        "footnote_offsets": p.footnote_offsets,
+        "topics": list(topics),
+    }
+
+
+_INDEX: index_mod.Index | None = None
+
+
+def get_index(settings: config.Settings | None = None) -> index_mod.Index:
+    """The process-wide index, loaded (or built) on first use."""
+    global _INDEX
+    if _INDEX is None:
+        _INDEX = index_mod.ensure(settings)
+    return _INDEX
+
+
+def set_index(idx: index_mod.Index | None) -> None:
+    global _INDEX
+    _INDEX = idx
+
+
+def search(query: Any, top_k: int | None = None, doc: str | None = None,
+           idx: index_mod.Index | None = None, settings: config.Settings | None = None) -> dict[str, Any]:
+    """Search the corpus. Raises ``EmptyQuery`` for an empty query; ``doc`` filters by document."""
+    settings = settings or config.settings()
+    q = prepare(query, settings)
+    idx = idx or get_index(settings)
+    top_k = max(1, min(int(top_k or settings.top_k), 50))
+    allowed = None
+    notice = ""
+    if doc:
+        doc_ids = {d for d, m in idx.documents.items()
+                   if doc.lower() in {d.lower(), str(m.get("symbol", "")).lower(), str(m.get("file", "")).lower(),
+                                      str(m.get("source", "")).lower()}}
+        allowed = {r for r, pi in enumerate(idx.rows) if idx.passages[pi].doc_id in doc_ids}
+        if not doc_ids:
+            notice = f"unknown document {doc!r}; searched all documents"
+            allowed = None
+    if q.truncated:
+        notice = (notice + "; " if notice else "") + f"query truncated to {settings.max_query_chars} characters"
+    qv = query_vectors(q, idx, settings)
+    cands = retrieve(q, idx, qv, allowed, settings)
+    response: dict[str, Any] = {
+        "query": q.text, "lang": q.lang, "status": "no_answer", "confidence": 0.0,
+        "notice": notice, "topics": q.expansion.topics, "results": [],
+    }
+    if not cands:
+        return response
+    conf = confidence(q, cands, idx, settings)
+    response["confidence"] = round(conf, 4)
+    if conf < threshold(settings):
+        return response
+    response["status"] = "ok"
+    for c in cands[:top_k]:
+        p = idx.passages[idx.rows[c.row]]
+        hl = highlights(qv, c.row, idx, q, settings.highlight_sentences)
+        response["results"].append(result_dict(p, idx, q.lang, c.fused, hl, idx.topics[c.row]))
+    return response
