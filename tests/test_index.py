@@ -1,0 +1,82 @@
+"""Index lifecycle: fingerprint, rebuild on change, missing/corrupt files, broken new documents."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from bot import config, corpus, index, search
+
+
+def test_missing_index_is_built_on_first_use_with_a_message(small_settings: config.Settings) -> None:
+    messages: list[str] = []
+    assert index.status(small_settings)[0] == "missing"
+    idx = index.ensure(small_settings, progress=False, notify=messages.append)
+    assert messages and "building" in messages[0]
+    assert index.status(small_settings)[0] == "current"
+    assert idx.manifest["faiss"] == "IndexFlatIP"
+    for name in ("manifest.json", "passages.json", "search.json", "passages.faiss", "sentences.faiss"):
+        assert (small_settings.index_dir / name).is_file()
+    assert not list(small_settings.index_dir.glob("*.pkl"))
+
+
+def test_index_rebuilds_only_when_something_changed(small_settings: config.Settings) -> None:
+    index.ensure(small_settings, progress=False)
+    built = json.loads((small_settings.index_dir / "manifest.json").read_text())["built_at"]
+    index.ensure(small_settings, progress=False)  # unchanged: loaded, not rebuilt
+    assert json.loads((small_settings.index_dir / "manifest.json").read_text())["built_at"] == built
+    # a new document changes the corpus fingerprint
+    (small_settings.documents_dir / "note.md").write_text("# Note\n\nDrones carry contraband into prisons.\n",
+                                                          encoding="utf-8")
+    assert index.status(small_settings)[0] == "stale"
+    idx = index.ensure(small_settings, progress=False)
+    assert "note" in idx.documents
+    # another model is another fingerprint
+    other = dataclasses.replace(small_settings, embedding_model="some/other-model")
+    assert index.fingerprint(index.fingerprint_parts(other)) != idx.manifest["fingerprint"]
+
+
+def test_broken_new_file_keeps_the_previous_index_usable(small_settings: config.Settings) -> None:
+    index.ensure(small_settings, progress=False)
+    (small_settings.documents_dir / "scan.txt").write_bytes(b"%PDF-1.7\x00\x01\x02binary")
+    with pytest.raises(corpus.ParseError, match="scan.txt"):
+        index.build(small_settings, progress=False)
+    messages: list[str] = []
+    idx = index.ensure(small_settings, progress=False, notify=messages.append)
+    assert any("scan.txt" in m and "previous index" in m for m in messages)
+    resp = search.search("加密货币", idx=idx, settings=small_settings)
+    assert resp["results"] and resp["results"][0]["doc_id"] == "congress-ws4-report"
+
+
+def test_corrupt_index_is_rebuilt(small_settings: config.Settings) -> None:
+    index.ensure(small_settings, progress=False)
+    (small_settings.index_dir / "passages.faiss").write_bytes(b"garbage")
+    messages: list[str] = []
+    idx = index.ensure(small_settings, progress=False, notify=messages.append)
+    assert any("rebuild" in m for m in messages)
+    assert idx.dense.ntotal == len(idx.rows)
+
+
+def test_large_collections_switch_to_hnsw(settings: config.Settings) -> None:
+    import numpy as np
+
+    small = dataclasses.replace(settings, flat_index_max=100)
+    vecs = np.random.default_rng(0).standard_normal((300, 16)).astype("float32")
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    built = index.make_faiss_index(vecs, small)
+    assert type(built).__name__ == "IndexHNSWFlat"
+    scores, ids = built.search(vecs[:5], 1)
+    assert list(ids[:, 0]) == [0, 1, 2, 3, 4]
+
+
+def test_lexical_index_matches_rank_bm25() -> None:
+    import numpy as np
+
+    docs = [["加密货币", "洗钱"], ["暗网", "枪支", "枪支"], ["加密货币", "暗网"], ["人工智能"]]
+    lex = index.LexicalIndex(docs)
+    expected = lex.okapi.get_scores(["暗网", "枪支"])
+    assert np.allclose(lex.scores({"暗网": 1.0, "枪支": 1.0}), expected, atol=1e-5)
+    assert np.allclose(lex.scores({"暗网": 0.5}), 0.5 * lex.okapi.get_scores(["暗网"]), atol=1e-5)
