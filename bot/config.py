@@ -66,7 +66,7 @@ class Settings:
     highlight_sentences: int = 1
 
     # Above this many vectors the dense index switches from exact (flat) to HNSW.
-    flat_index_max: int = 50_000
+    flat_index_max: int = 20_000
     hnsw_m: int = 32
     hnsw_ef_search: int = 128
 

@@ -184,8 +184,8 @@ def evaluate(path: Path | None = None, systems: tuple[str, ...] = ("full", "rrf"
             variant, learned = variants[name]
             rank_fn = system_ranker(idx, variant, learned)
         result = run(questions, rank_fn, aliases, search.threshold(settings) if name != "baseline" else -1.0)
-        if name == "full":
-            report["threshold_sweep"] = sweep(result["confidences"]["answerable"], result["confidences"]["off_corpus"])
+        if name != "baseline":
+            result["sweep"] = sweep(result["confidences"]["answerable"], result["confidences"]["off_corpus"])
         report["systems"][name] = result
     return report
 
@@ -201,18 +201,24 @@ def format_report(report: dict[str, Any]) -> str:
             lines.append(f"{name:<10} {lang:<5} {m['n']:>4} {m['recall@1']:>6.3f} {m['recall@5']:>6.3f} "
                          f"{m['mrr']:>6.3f} {m['ndcg@10']:>7.3f}")
     lines.append("")
+    n_off = next(iter(report["systems"].values()), {}).get("n_off_corpus", 0)
+    lines.append(f"Declining off-corpus questions ({n_off} in the set):")
     for name, res in report["systems"].items():
-        if name == "baseline":
-            lines.append(f"{name:<10} off-corpus declined: n/a (no decline mechanism: always answers)")
+        if not n_off:
+            if name != "baseline" and res["answerable_declined"] is not None:
+                lines.append(f"  {name:<10} answerable declined at the configured threshold "
+                             f"{report['threshold']}: {res['answerable_declined']:.1%}")
             continue
-        od, ad = res["off_corpus_declined"], res["answerable_declined"]
-        lines.append(f"{name:<10} off-corpus declined: {od:.1%} of {res['n_off_corpus']}   "
-                     f"answerable declined: {ad:.1%}   (threshold {report['threshold']})")
-    sw = report.get("threshold_sweep")
-    if sw:
-        lines.append("")
-        lines.append(f"Threshold sweep (full system, answerable declined ≤ 2%): best threshold {sw['threshold']:.3f} "
-                     f"declines {sw['off_corpus_declined']:.1%} off-corpus, {sw['answerable_declined']:.1%} answerable")
+        if name == "baseline":
+            lines.append(f"  {name:<10} n/a (no decline mechanism: always answers)")
+            continue
+        sw = res["sweep"]
+        line = (f"  {name:<10} best threshold for this system with answerable declined ≤ 2%: "
+                f"{sw['off_corpus_declined']:.1%} declined (answerable {sw['answerable_declined']:.1%})")
+        if name == "full":
+            line = (f"  {name:<10} configured threshold {report['threshold']}: {res['off_corpus_declined']:.1%} "
+                    f"declined, answerable declined {res['answerable_declined']:.1%}\n" + " " * 13 + line.strip()[len(name):].strip())
+        lines.append(line)
     misses = report["systems"].get("full", {}).get("misses", [])
     if misses:
         lines.append("")

@@ -176,6 +176,21 @@ def _replace_dir(new: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _matrix_view(faiss_index: Any) -> np.ndarray:
+    """The stored vectors of a flat or HNSW-flat index as a numpy view (no copy)."""
+    import faiss
+
+    flat = faiss_index
+    if isinstance(faiss_index, faiss.IndexHNSW):
+        flat = faiss.downcast_index(faiss_index.storage)
+    n, d = flat.ntotal, flat.d
+    if n == 0:
+        return np.zeros((0, d), np.float32)
+    if hasattr(flat, "get_xb"):
+        return faiss.rev_swig_ptr(flat.get_xb(), n * d).reshape(n, d)
+    return flat.reconstruct_n(0, n)
+
+
 class LexicalIndex:
     """BM25 over jieba tokens: rank-bm25's Okapi statistics held as a sparse term matrix.
 
@@ -233,6 +248,7 @@ class Index:
     _encoder: embeddings.Encoder | None = None
     _extra_encoders: dict[str, embeddings.Encoder] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _matrices: dict[str, np.ndarray] = field(default_factory=dict)
     _sent_start: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     _sent_count: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
@@ -295,6 +311,19 @@ class Index:
     def passage(self, pid: str) -> corpus_mod.Passage | None:
         i = self.by_id.get(pid)
         return self.passages[i] if i is not None else None
+
+    def vectors(self, which: str) -> np.ndarray:
+        """All vectors of ``dense``, ``sentences`` or ``extra<k>`` as a (zero-copy) matrix."""
+        cached = self._matrices.get(which)
+        if cached is None:
+            if which == "dense":
+                faiss_index = self.dense
+            elif which == "sentences":
+                faiss_index = self.sentence_index
+            else:
+                faiss_index = self.extra[int(which[5:]) - 1][1]
+            cached = self._matrices[which] = _matrix_view(faiss_index)
+        return cached
 
     def sentence_span(self, row: int) -> tuple[int, int]:
         """First sentence id and count of searchable row ``row`` (sentences are contiguous)."""

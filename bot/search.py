@@ -48,9 +48,8 @@ class Query:
         return list(self.terms)
 
 
-def prepare(text: Any, settings: config.Settings | None = None) -> Query:
-    """Clean, bound and analyse a query. Raises ``EmptyQuery`` when nothing is left."""
-    settings = settings or config.settings()
+def clean_query(text: Any, settings: config.Settings) -> tuple[str, str, bool]:
+    """``(raw, clean, truncated)``: control characters and tags removed, length bounded."""
     if text is None:
         raise EmptyQuery("empty query")
     if isinstance(text, bytes):
@@ -64,6 +63,13 @@ def prepare(text: Any, settings: config.Settings | None = None) -> Query:
         clean = clean[: settings.max_query_chars]
     if not re.search(r"\w", clean):
         raise EmptyQuery("empty query")
+    return raw, clean, truncated
+
+
+def prepare(text: Any, settings: config.Settings | None = None) -> Query:
+    """Clean, bound and analyse a query. Raises ``EmptyQuery`` when nothing is left."""
+    settings = settings or config.settings()
+    raw, clean, truncated = clean_query(text, settings)
     lang = language.detect_lang(clean)
     glossary = language.load_glossary(str(settings.glossary_path))
     glossary.add_to_jieba()
@@ -115,7 +121,8 @@ def _top(scores: dict[int, float], limit: int) -> dict[int, int]:
 
 
 def retrieve(q: Query, idx: index_mod.Index, qv: np.ndarray, rows_allowed: set[int] | None = None,
-             settings: config.Settings | None = None, model: ranker.Model | None | bool = None) -> list[Candidate]:
+             settings: config.Settings | None = None, model: ranker.Model | None | bool = None,
+             extra_vectors: list[np.ndarray] | None = None) -> list[Candidate]:
     """Candidates from every ranker, scored exactly on all signals, fused and sorted.
 
     ``model``: the trained ranker (default: the one in ``data/ranker.json``); ``False``
@@ -174,8 +181,8 @@ def retrieve(q: Query, idx: index_mod.Index, qv: np.ndarray, rows_allowed: set[i
                                 if bigram_all[r] > 0 and allowed(int(r))}, depth)
 
     extra_vecs = []
-    for name, extra_index in idx.extra:
-        ev = idx.extra_encoder(name).encode([q.dense_text])
+    for k, (name, extra_index) in enumerate(idx.extra):
+        ev = extra_vectors[k] if extra_vectors else idx.extra_encoder(name).encode([q.dense_text])
         extra_vecs.append((ev, extra_index))
         e_scores, e_ids = extra_index.search(ev, search_depth)
         lists["extra"] = _top({int(r): float(v) for r, v in zip(e_ids[0], e_scores[0]) if r >= 0 and allowed(int(r))},
@@ -188,19 +195,21 @@ def retrieve(q: Query, idx: index_mod.Index, qv: np.ndarray, rows_allowed: set[i
     named = mentioned_docs(q.text, idx)
     missing_rank = depth + 40
     cands = []
-    for row in rows:
+    row_list = sorted(rows)
+    dense_sims = (idx.vectors("dense")[row_list] @ qv.T).max(axis=1)
+    extra_sims = (idx.vectors("extra1")[row_list] @ extra_vecs[0][0][0]) if extra_vecs else None
+    sent_matrix = idx.vectors("sentences")
+    for k_row, row in enumerate(row_list):
         c = Candidate(row)
-        c.dense = float(np.max(qv @ idx.dense.reconstruct(row)))
+        c.dense = float(dense_sims[k_row])
         start, count = idx.sentence_span(row)
         if count:
-            vecs = idx.sentence_index.reconstruct_n(start, count)
-            sims = (vecs @ qv.T).max(axis=1)
+            sims = (sent_matrix[start:start + count] @ qv.T).max(axis=1)
             k = int(np.argmax(sims))
             c.sentence, c.best_sentence = float(sims[k]), start + k
         c.bm25 = float(bm25_all[row])
-        if extra_vecs:
-            ev, extra_index = extra_vecs[0]
-            c.extra = float(ev[0] @ extra_index.reconstruct(row))
+        if extra_sims is not None:
+            c.extra = float(extra_sims[k_row])
         c.ranks = {name: ranking[row] for name, ranking in lists.items() if row in ranking}
         p = idx.passages[idx.rows[row]]
         c.raw = {
@@ -311,16 +320,15 @@ def highlights(q_vec: np.ndarray, row: int, idx: index_mod.Index, q: Query, n: i
     start, count = idx.sentence_span(row)
     if count == 0:
         return []
-    vecs = np.vstack([idx.sentence_index.reconstruct(int(i)) for i in range(start, start + count)])
-    sims = (vecs @ q_vec.T).max(axis=1)
+    sims = (idx.vectors("sentences")[start:start + count] @ q_vec.T).max(axis=1)
     text = idx.passages[idx.rows[row]].text
-    terms = set(q.expansion.zh_terms) | {t for t in q.tokens if len(t) > 1}
+    terms = {language.normalise(t) for t in set(q.expansion.zh_terms) | {t for t in q.tokens if len(t) > 1}}
     wants = answer_type(q.text)
     scored = []
     for k in range(count):
         _, s, e = (int(x) for x in idx.sentence_rows[start + k])
         sentence = language.normalise(text[s:e])
-        overlap = sum(1 for t in terms if language.normalise(t) in sentence)
+        overlap = sum(1 for t in terms if t in sentence)
         bonus = 0.05 * min(overlap, 4)
         if wants == "number" and re.search(r"\d", sentence):
             bonus += 0.1 + (0.05 if "%" in sentence or "％" in sentence else 0.0)
@@ -384,8 +392,8 @@ def search(query: Any, top_k: int | None = None, doc: str | None = None,
            idx: index_mod.Index | None = None, settings: config.Settings | None = None) -> dict[str, Any]:
     """Search the corpus. Raises ``EmptyQuery`` for an empty query; ``doc`` filters by document."""
     settings = settings or config.settings()
-    q = prepare(query, settings)
     idx = idx or get_index(settings)
+    q = prepare(query, settings)
     top_k = max(1, min(int(top_k or settings.top_k), 50))
     allowed = None
     notice = ""
