@@ -2,33 +2,68 @@
 SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
+RASA  := PYTHONPATH=$(CURDIR) .venv-rasa/bin/rasa
+MODEL := models/rasa/policy-assistant.tar.gz
+RASA_DATA := data/nlu.yml data/rules.yml data/stories.yml
 export RASA_TELEMETRY_ENABLED := false
 export TOKENIZERS_PARALLELISM := false
+export RASA_PORT ?= 5005
+export ACTIONS_PORT ?= 5055
+export WEB_PORT ?= 8080
 
-.PHONY: setup index eval tune bench test demo clean
+.PHONY: setup index train validate eval tune bench test test-py test-rasa demo start stop status chat clean
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.lock scripts/setup.sh
+$(VENV)/.installed: requirements.lock requirements-rasa.lock scripts/setup.sh
 	scripts/setup.sh
 
 index: setup            ## build the search index if documents, model or glossary changed
 	$(PY) -m bot index
 
-eval: index             ## retrieval quality on the dev question set
+train: $(MODEL)         ## train the Rasa model when its training data or config changed
+
+$(MODEL): setup config.yml domain.yml $(RASA_DATA) $(wildcard rasa_addons/*.py)
+	$(RASA) train --data $(RASA_DATA) --domain domain.yml --config config.yml \
+		--out models/rasa --fixed-model-name policy-assistant
+	@touch $(MODEL)
+
+validate: setup         ## rasa data validate
+	$(RASA) data validate --data $(RASA_DATA) --domain domain.yml --config config.yml --fail-on-warnings
+
+eval: index train       ## retrieval quality and NLU cross-validation (docs/retrieval.md, docs/nlu.md)
 	mkdir -p bench/out && $(PY) -m bot eval --out bench/out/eval.json
+	$(PY) bench/nlu_eval.py
 
 tune: index             ## retrain the fusion ranker and confidence model (data/ranker.json)
 	$(PY) -m bot tune
 
-bench: index            ## latency, memory and scale benchmark (figures in docs/performance.md)
+bench: index train      ## latency, memory and scale (docs/performance.md)
 	$(PY) bench/search_bench.py
+	$(PY) bench/rasa_bench.py
 
-test: setup             ## the test suite (builds the index on first run)
+test: setup index train ## the whole test suite: Python tests, Rasa data and test stories, end to end
+	$(MAKE) validate
 	$(PY) -m pytest -q
+	$(MAKE) test-rasa
 
-demo: index             ## interactive search in the terminal
-	$(PY) -m bot chat
+test-rasa: train        ## Rasa test stories against the running action server
+	scripts/test_stories.sh
+
+demo: setup index train ## start everything in the foreground; Ctrl-C stops it
+	scripts/stack.sh demo
+
+start: setup index train
+	scripts/stack.sh start
+
+stop:
+	scripts/stack.sh stop
+
+status:
+	scripts/stack.sh status
+
+chat: setup             ## talk to the running assistant in the terminal (make start first)
+	$(PY) -m bot chat --rasa http://127.0.0.1:$(RASA_PORT)
 
 clean:
-	rm -rf models/index bench/out .pytest_cache
+	rm -rf models/index models/rasa bench/out run .pytest_cache

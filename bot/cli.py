@@ -94,9 +94,80 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ask(args: argparse.Namespace) -> int:
+    """The assistant's answer payload (what the Rasa action sends), without Rasa."""
+    from bot import answers, search
+
+    def one(question: str) -> dict[str, Any]:
+        try:
+            return answers.answer(question, doc=args.doc)
+        except search.EmptyQuery:
+            lang = answers.reply_lang(question)
+            return answers.payload("info", lang, "", error="empty query")
+
+    if args.batch:
+        if args.batch != "-" and not Path(args.batch).is_file():
+            print(f"error: batch file not found: {args.batch}", file=sys.stderr)
+            return 2
+        search.get_index(config.settings())
+        for line in _queries(args.batch):
+            _print_json(one(line), sys.stdout, compact=True)
+        return 0
+    question = " ".join(args.question or [])
+    if not question.strip():
+        print('error: empty question. Usage: python -m bot ask "QUESTION"', file=sys.stderr)
+        return 2
+    result = one(question)
+    if args.json:
+        _print_json(result, sys.stdout)
+    else:
+        print(result["text"])
+    return 0
+
+
+def _rasa_chat(url: str) -> int:
+    """Talk to a running Rasa server over REST; numbers press the last reply's buttons."""
+    import urllib.error
+    import urllib.request
+    import uuid
+
+    sender = "terminal-" + uuid.uuid4().hex[:8]
+    endpoint = url.rstrip("/") + "/webhooks/rest/webhook"
+    print(f"Connected to {url}. Ask in English or Chinese; a number presses a button; empty line quits.")
+    buttons: list[dict[str, str]] = []
+    while True:
+        try:
+            line = input("\nyou> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not line:
+            return 0
+        if line.isdigit() and 1 <= int(line) <= len(buttons):
+            line = buttons[int(line) - 1]["payload"]
+        body = json.dumps({"sender": sender, "message": line}).encode()
+        request = urllib.request.Request(endpoint, data=body, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=120) as resp:
+                replies = json.loads(resp.read().decode())
+        except (urllib.error.URLError, OSError) as exc:
+            print(f"error: the assistant at {url} is not reachable ({exc}); start it with 'make start'.")
+            continue
+        buttons = []
+        for r in replies:
+            if "text" in r:
+                print("\n" + r["text"])
+            for b in r.get("buttons") or []:
+                buttons.append(b)
+                print(f"  [{len(buttons)}] {b['title']}")
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     """Interactive search loop in the terminal (type a question; empty line or Ctrl-D quits)."""
     from bot import search
+
+    if args.rasa:
+        return _rasa_chat(args.rasa)
 
     search.get_index(config.settings())
     print("Ask about the documents in English or Chinese. Empty line to quit.")
@@ -220,8 +291,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--batch", metavar="FILE", help="one query per line ('-' for stdin); JSON lines out")
     s.set_defaults(func=cmd_search)
 
+    a = sub.add_parser("ask", help="the assistant's answer (text, or the JSON payload with --json)")
+    a.add_argument("question", nargs="*")
+    a.add_argument("--doc", help="only this document (id, symbol or file name)")
+    a.add_argument("--json", action="store_true", help="print the payload the Rasa action sends")
+    a.add_argument("--batch", metavar="FILE", help="one question per line ('-' for stdin); JSON lines out")
+    a.set_defaults(func=cmd_ask)
+
     ch = sub.add_parser("chat", help="interactive search in the terminal")
     ch.add_argument("--top-k", type=int, default=3)
+    ch.add_argument("--rasa", metavar="URL", help="talk to a running Rasa server instead (e.g. http://127.0.0.1:5005)")
     ch.set_defaults(func=cmd_chat)
 
     i = sub.add_parser("index", help="build the search index if documents, model or glossary changed")

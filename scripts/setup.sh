@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv (Python 3.11) with the pinned dependencies of bot/. Safe to re-run.
+# Create .venv (Python 3.11: bot/, action server) and .venv-rasa (Python 3.10: Rasa 3.6.21)
+# with pinned dependencies. Safe to re-run. SKIP_RASA=1 sets up .venv only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,3 +40,19 @@ embeddings.use_model_path()
 print("Python environment ready:", torch.__version__)
 PY
 touch .venv/.installed
+
+# Rasa Open Source 3.6.21 needs Python 3.10 (its own virtualenv, .venv-rasa)
+if [ "${SKIP_RASA:-}" = "1" ]; then exit 0; fi
+PY310=$(find_python 3.10) || {
+  echo "error: Python 3.10 not found (looked for python3.10 and pyenv versions 3.10.*)." >&2
+  echo "       Rasa 3.6.21 requires CPython 3.10: install it (e.g. 'pyenv install 3.10.13') and run 'make setup' again." >&2
+  exit 1
+}
+if [ ! -x .venv-rasa/bin/python ]; then
+  echo "Creating .venv-rasa with $PY310"
+  "$PY310" -m venv .venv-rasa
+fi
+echo "Installing Rasa 3.6.21 into .venv-rasa (about 2.7 GB, a few minutes the first time) ..."
+.venv-rasa/bin/pip install -q "rasa==3.6.21" jieba -c requirements-rasa.lock
+RASA_TELEMETRY_ENABLED=false .venv-rasa/bin/python -c "import rasa, socketio; print('Rasa environment ready:', rasa.__version__)"
+touch .venv-rasa/.installed

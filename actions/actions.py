@@ -1,0 +1,198 @@
+"""Rasa custom actions: thin adapters from the tracker to ``bot.answers`` and ``bot.safety``.
+
+Each action reads the message and slots, calls one function of ``bot/`` and sends its
+payload: the text with buttons, plus the payload itself as a custom (json) message that
+widgets and channels render from. No search or formatting logic lives here.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot import answers, safety, search
+
+log = logging.getLogger(__name__)
+
+
+def _warm_up() -> None:
+    """Load the index and models in the worker so the first question is fast."""
+    try:
+        answers.answer("warm-up: 3D printing")
+        log.info("search index and models loaded")
+    except Exception:  # the first real question reports any problem to the user
+        log.exception("warm-up failed")
+
+
+# Models must load inside the Sanic worker, not the main process (spawn start method).
+if multiprocessing.current_process().name != "MainProcess":
+    threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
+
+
+def context(tracker: Tracker) -> answers.Context:
+    """Conversation state from the slots; the language of the latest message wins."""
+    text = tracker.latest_message.get("text") or ""
+    previous = tracker.get_slot("lang")
+    lang = answers.reply_lang(text, previous) if text and not text.startswith("/") else (previous or "en")
+    return answers.Context(
+        lang=lang,
+        last_query=tracker.get_slot("last_query"),
+        offset=int(tracker.get_slot("offset") or 0),
+        doc=tracker.get_slot("doc_filter"),
+        shown=list(tracker.get_slot("shown") or []),
+    )
+
+
+def send(dispatcher: CollectingDispatcher, payload: dict[str, Any]) -> None:
+    """The reply as text + buttons, and the same payload as a custom message."""
+    dispatcher.utter_message(text=payload["text"], buttons=payload.get("buttons") or [], json_message=payload)
+
+
+def remember(payload: dict[str, Any], lang: str) -> list[EventType]:
+    """Slots to keep for follow-ups: what was asked and shown, and where "more" continues."""
+    events: list[EventType] = [SlotSet("lang", lang), SlotSet("last_kind", payload["kind"])]
+    if payload["kind"] == "answer" and payload.get("query"):
+        events += [SlotSet("last_query", payload["query"]),
+                   SlotSet("offset", float(payload.get("next_offset") or 0)),
+                   SlotSet("shown", [p["id"] for p in payload["passages"]])]
+    elif payload["kind"] == "answer":
+        events.append(SlotSet("shown", [p["id"] for p in payload["passages"]]))
+    return events
+
+
+def entity(tracker: Tracker, name: str) -> str | None:
+    value = next(tracker.get_latest_entity_values(name), None)
+    return str(value) if value is not None else None
+
+
+class SearchDocuments(Action):
+    """A question: search the documents (also the fallback for low NLU confidence)."""
+
+    def name(self) -> str:
+        return "action_search_documents"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        ctx = context(tracker)
+        text = tracker.latest_message.get("text") or ""
+        doc = entity(tracker, "document") or ctx.doc
+        try:
+            payload = answers.respond(text, ctx, doc=doc)
+        except search.EmptyQuery:
+            payload = answers.unclear(ctx.lang or "en")
+        send(dispatcher, payload)
+        return remember(payload, payload["lang"])
+
+
+class MoreResults(Action):
+    def name(self) -> str:
+        return "action_more_results"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        ctx = context(tracker)
+        payload = answers.more(ctx)
+        send(dispatcher, payload)
+        return remember(payload, ctx.lang or "en")
+
+
+class ShowSource(Action):
+    def name(self) -> str:
+        return "action_show_source"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        ctx = context(tracker)
+        payload = answers.source(ctx)
+        send(dispatcher, payload)
+        return [SlotSet("lang", ctx.lang), SlotSet("last_kind", payload["kind"])]
+
+
+class ShowParagraph(Action):
+    def name(self) -> str:
+        return "action_show_paragraph"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        ctx = context(tracker)
+        payload = answers.paragraph(tracker.latest_message.get("text") or "", ctx.lang or "en",
+                                    doc=entity(tracker, "document"), number=entity(tracker, "paragraph"), ctx=ctx)
+        send(dispatcher, payload)
+        return remember(payload, ctx.lang or "en")
+
+
+class FilterDocument(Action):
+    def name(self) -> str:
+        return "action_filter_document"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        ctx = context(tracker)
+        text = tracker.latest_message.get("text") or ""
+        payload, doc_id = answers.filter_reply(text, entity(tracker, "document"), ctx)
+        send(dispatcher, payload)
+        events = remember(payload, payload["lang"])
+        if payload["kind"] == "info":
+            events.append(SlotSet("doc_filter", doc_id))
+        else:  # the filter was applied to the previous question right away
+            events.append(SlotSet("doc_filter", doc_id))
+        return events
+
+
+class ListDocuments(Action):
+    def name(self) -> str:
+        return "action_list_documents"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        ctx = context(tracker)
+        send(dispatcher, answers.documents(ctx.lang or "en"))
+        return [SlotSet("lang", ctx.lang)]
+
+
+class ListTopics(Action):
+    def name(self) -> str:
+        return "action_list_topics"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        ctx = context(tracker)
+        send(dispatcher, answers.topics(ctx.lang or "en"))
+        return [SlotSet("lang", ctx.lang)]
+
+
+class Feedback(Action):
+    """👍/👎: the rating stays in the tracker (slot ``rating`` and this action's event)."""
+
+    def name(self) -> str:
+        return "action_feedback"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        ctx = context(tracker)
+        rating = entity(tracker, "rating")
+        if rating not in ("up", "down"):  # no rating in the message: treat it as a question
+            return SearchDocuments().run(dispatcher, tracker, domain)
+        payload = answers.feedback_thanks(ctx.lang or "en", rating, ctx)
+        send(dispatcher, payload)
+        return [SlotSet("rating", rating), SlotSet("lang", ctx.lang)]
+
+
+class Refuse(Action):
+    def name(self) -> str:
+        return "action_refuse"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        ctx = context(tracker)
+        payload = safety.refusal(ctx.lang or "en", safety.category(tracker.latest_message.get("text") or ""))
+        send(dispatcher, payload)
+        return [SlotSet("lang", ctx.lang), SlotSet("last_kind", "refusal")]
+
+
+class Support(Action):
+    def name(self) -> str:
+        return "action_support"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        ctx = context(tracker)
+        payload = safety.support(ctx.lang or "en", safety.need(tracker.latest_message.get("text") or ""))
+        send(dispatcher, payload)
+        return [SlotSet("lang", ctx.lang), SlotSet("last_kind", "support")]
