@@ -57,6 +57,8 @@ def send(dispatcher: CollectingDispatcher, payload: dict[str, Any]) -> None:
 def remember(payload: dict[str, Any], lang: str) -> list[EventType]:
     """Slots to keep for follow-ups: what was asked and shown, and where "more" continues."""
     events: list[EventType] = [SlotSet("lang", lang), SlotSet("last_kind", payload["kind"])]
+    if payload.get("topics"):
+        events.append(SlotSet("topic", payload["topics"][0]))
     if payload["kind"] == "answer" and payload.get("query"):
         events += [SlotSet("last_query", payload["query"]),
                    SlotSet("offset", float(payload.get("next_offset") or 0)),
@@ -168,8 +170,8 @@ class Feedback(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         ctx = context(tracker)
-        rating = entity(tracker, "rating")
-        if rating not in ("up", "down"):  # no rating in the message: treat it as a question
+        rating = answers.rating(tracker.latest_message.get("text") or "", entity(tracker, "rating"))
+        if rating is None:  # no rating in the message: treat it as a question
             return SearchDocuments().run(dispatcher, tracker, domain)
         payload = answers.feedback_thanks(ctx.lang or "en", rating, ctx)
         send(dispatcher, payload)

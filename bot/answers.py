@@ -418,6 +418,24 @@ def set_filter(doc: str | None, lang: str, idx: index_mod.Index | None = None) -
                    doc_filter=doc_id), doc_id
 
 
+_DOWN = ("👎", "not helpful", "not useful", "unhelpful", "useless", "wrong", "bad answer", "irrelevant",
+         "没用", "没有用", "没帮助", "不对", "错了", "答非所问", "不好", "不相关")
+_UP = ("👍", "helpful", "useful", "good answer", "great", "perfect", "exactly", "有用", "有帮助", "很好", "赞",
+       "不错", "准确")
+
+
+def rating(text: str, value: str | None = None) -> str | None:
+    """``up``/``down`` from a button's entity value or a typed rating ("👍", "not helpful", "没用")."""
+    if value in ("up", "down"):
+        return value
+    lowered = (text or "").lower()
+    if any(w in lowered for w in _DOWN):
+        return "down"
+    if any(w in lowered for w in _UP):
+        return "up"
+    return None
+
+
 def feedback_thanks(lang: str, rating: str | None = None, ctx: Context | None = None) -> dict[str, Any]:
     """Acknowledge 👍/👎; the payload records what was rated."""
     return payload("info", lang, t(lang, "feedback_thanks"), rating=rating or "",

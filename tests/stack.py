@@ -1,0 +1,93 @@
+"""Start and stop the action server and Rasa on free ports (used by the end-to-end tests and
+``bench/rasa_bench.py``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "models" / "rasa" / "policy-assistant.tar.gz"
+RASA = ROOT / ".venv-rasa" / "bin" / "rasa"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(url: str, seconds: float, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited while waiting for {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.5)
+    raise TimeoutError(url)
+
+
+class Stack:
+    """Action server + Rasa server, started and stopped by the tests."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.actions_port, self.rasa_port = free_port(), free_port()
+        self.tmp = tmp
+        self.env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "SANIC_HOST": "127.0.0.1",
+                    "PYTHONPATH": str(ROOT), "ACTIONS_URL": f"http://127.0.0.1:{self.actions_port}/webhook"}
+        self.actions: subprocess.Popen[bytes] | None = None
+        self.rasa: subprocess.Popen[bytes] | None = None
+
+    def start_actions(self) -> float:
+        """Start the action server; returns seconds until its health check answers."""
+        t = time.perf_counter()
+        log = open(self.tmp / "actions.log", "ab")
+        self.actions = subprocess.Popen([sys.executable, "-m", "rasa_sdk", "--actions", "actions",
+                                         "--port", str(self.actions_port)], cwd=ROOT, env=self.env,
+                                        stdout=log, stderr=log, start_new_session=True)
+        wait_for(f"http://127.0.0.1:{self.actions_port}/health", 120, self.actions)
+        return time.perf_counter() - t
+
+    def stop_actions(self) -> None:
+        if self.actions and self.actions.poll() is None:
+            os.killpg(self.actions.pid, 15)
+            self.actions.wait(timeout=30)
+
+    def start_rasa(self) -> float:
+        """Start Rasa with the trained model; returns seconds until its REST channel answers."""
+        t = time.perf_counter()
+        log = open(self.tmp / "rasa.log", "ab")
+        self.rasa = subprocess.Popen([str(RASA), "run", "--model", str(MODEL), "--port", str(self.rasa_port),
+                                      "--interface", "127.0.0.1", "--credentials", "credentials.yml",
+                                      "--endpoints", "endpoints.yml"], cwd=ROOT, env=self.env,
+                                     stdout=log, stderr=log, start_new_session=True)
+        wait_for(f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/", 240, self.rasa)
+        return time.perf_counter() - t
+
+    def stop(self) -> None:
+        self.stop_actions()
+        if self.rasa and self.rasa.poll() is None:
+            os.killpg(self.rasa.pid, 15)
+            self.rasa.wait(timeout=30)
+
+    def send(self, message: Any, sender: str | None = None) -> list[dict[str, Any]]:
+        body = json.dumps({"sender": sender or uuid.uuid4().hex, "message": message}).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook", data=body,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            assert resp.status == 200
+            return json.loads(resp.read().decode())
+
+
