@@ -23,7 +23,7 @@ index: setup            ## build the search index if documents, model or glossar
 
 train: $(MODEL)         ## train the Rasa model when its training data or config changed
 
-$(MODEL): setup config.yml domain.yml $(RASA_DATA) $(wildcard rasa_addons/*.py)
+$(MODEL): $(VENV)/.installed config.yml domain.yml $(RASA_DATA) $(wildcard rasa_addons/*.py)
 	$(RASA) train --data $(RASA_DATA) --domain domain.yml --config config.yml \
 		--out models/rasa --fixed-model-name policy-assistant
 	@touch $(MODEL)
