@@ -28,6 +28,7 @@ class Settings:
     glossary_path: Path = field(default_factory=lambda: _path("GLOSSARY", ROOT / "data" / "glossary.yml"))
     index_dir: Path = field(default_factory=lambda: _path("INDEX_DIR", ROOT / "models" / "index"))
     ranker_path: Path = field(default_factory=lambda: _path("RANKER", ROOT / "data" / "ranker.json"))
+    guard_cache: Path = field(default_factory=lambda: _path("GUARD_CACHE", ROOT / "models" / "guard"))
     use_ranker: bool = field(default_factory=lambda: _env("USE_RANKER", "1") != "0")
     dev_questions: Path = field(default_factory=lambda: _path("DEV_QUESTIONS", ROOT / "tests" / "eval" / "dev-questions.json"))
 
@@ -61,6 +62,15 @@ class Settings:
     min_confidence: float | None = field(default_factory=lambda: float(_env("MIN_CONFIDENCE", "")) if _env("MIN_CONFIDENCE", "") else None)
     # Results after the first must reach this share of the best fused score.
     relative_cutoff: float = 0.0
+
+    # Safety guard (bot/guard.py): classifier probabilities and Rasa intent confidence
+    guard_harmful_probability: float = 0.5   # refuse when no rule applies
+    guard_harmful_probability_no_category: float = 0.7  # ... and no crime or evasion term is named
+    guard_override_probability: float = 0.97 # refuse even a question the rules see as policy
+    guard_help_probability: float = 0.5      # refer to help someone describing their own situation
+    guard_help_probability_other: float = 0.85  # ... anyone else
+    guard_intent_confidence: float = 0.6     # Rasa's request_harmful / seek_help
+    guard_intent_floor: float = 0.2          # ... refused on the intent only if the classifier agrees a little
 
     max_query_chars: int = 2000     # longer queries are truncated with a notice
     highlight_sentences: int = 1
