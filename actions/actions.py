@@ -68,6 +68,28 @@ def remember(payload: dict[str, Any], lang: str) -> list[EventType]:
     return events
 
 
+def history(tracker: Tracker, turns: int = 2) -> list[str]:
+    """The user's earlier messages (newest last), for requests split over several messages."""
+    texts = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
+    earlier = texts[:-1] if texts else []
+    return [t for t in earlier if t and not t.startswith("/")][-turns:]
+
+
+def guarded(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """Guard, then search: the one path for every message that could reach the documents."""
+    ctx = context(tracker)
+    text = tracker.latest_message.get("text") or ""
+    intent = tracker.latest_message.get("intent") or {}
+    doc = entity(tracker, "document") or ctx.doc
+    try:
+        payload = safety.handle(text, ctx, history=history(tracker), doc=doc, intent=intent.get("name"),
+                                confidence=float(intent.get("confidence") or 0.0))
+    except search.EmptyQuery:
+        payload = answers.unclear(ctx.lang or "en")
+    send(dispatcher, payload)
+    return remember(payload, payload["lang"])
+
+
 def entity(tracker: Tracker, name: str) -> str | None:
     value = next(tracker.get_latest_entity_values(name), None)
     return str(value) if value is not None else None
@@ -80,15 +102,7 @@ class SearchDocuments(Action):
         return "action_search_documents"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        ctx = context(tracker)
-        text = tracker.latest_message.get("text") or ""
-        doc = entity(tracker, "document") or ctx.doc
-        try:
-            payload = answers.respond(text, ctx, doc=doc)
-        except search.EmptyQuery:
-            payload = answers.unclear(ctx.lang or "en")
-        send(dispatcher, payload)
-        return remember(payload, payload["lang"])
+        return guarded(dispatcher, tracker)
 
 
 class MoreResults(Action):
@@ -179,22 +193,21 @@ class Feedback(Action):
 
 
 class Refuse(Action):
+    """NLU said request_harmful: the guard decides with its rules and classifier too (a policy
+    question that only sounds harmful is answered)."""
+
     def name(self) -> str:
         return "action_refuse"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        ctx = context(tracker)
-        payload = safety.refusal(ctx.lang or "en", safety.category(tracker.latest_message.get("text") or ""))
-        send(dispatcher, payload)
-        return [SlotSet("lang", ctx.lang), SlotSet("last_kind", "refusal")]
+        return guarded(dispatcher, tracker)
 
 
 class Support(Action):
+    """NLU said seek_help: the guard confirms (and picks the kind of help) before referring."""
+
     def name(self) -> str:
         return "action_support"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        ctx = context(tracker)
-        payload = safety.support(ctx.lang or "en", safety.need(tracker.latest_message.get("text") or ""))
-        send(dispatcher, payload)
-        return [SlotSet("lang", ctx.lang), SlotSet("last_kind", "support")]
+        return guarded(dispatcher, tracker)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot search|index|corpus|eval``.
+"""Command line: ``python -m bot search|index|corpus|eval|safety``.
 
 The CLI calls the same functions as the Rasa action and the tests (``bot.search.search``,
 ``bot.index.ensure``, ``bot.corpus.load_corpus``). Exit codes: 0 ok, 1 failure, 2 bad input.
@@ -96,11 +96,11 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """The assistant's answer payload (what the Rasa action sends), without Rasa."""
-    from bot import answers, search
+    from bot import answers, safety, search
 
     def one(question: str) -> dict[str, Any]:
         try:
-            return answers.answer(question, doc=args.doc)
+            return safety.handle(question, answers.Context(), doc=args.doc)
         except search.EmptyQuery:
             lang = answers.reply_lang(question)
             return answers.payload("info", lang, "", error="empty query")
@@ -268,6 +268,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_safety(args: argparse.Namespace) -> int:
+    """Guard metrics on tests/eval/safety.jsonl and every red-team set beside it."""
+    from bot import evaluate
+
+    root = config.settings().root / "tests" / "eval"
+    paths = [Path(p) for p in args.files] or [root / "safety.jsonl", *sorted(root.glob("safety-redteam-*.jsonl"))]
+    reports = [evaluate.safety(p) for p in paths]
+    for report in reports:
+        print(evaluate.format_safety(report, errors=args.verbose))
+    print(evaluate.format_safety_summary(reports))
+    if args.out:
+        Path(args.out).write_text(json.dumps(reports, ensure_ascii=False, indent=1), encoding="utf-8")
+    return 0
+
+
 def cmd_tune(args: argparse.Namespace) -> int:
     from bot import evaluate
 
@@ -318,6 +333,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--systems", help="comma list of full,rrf,dense,e5,bm25,baseline")
     e.add_argument("--out", help="also write the JSON report here")
     e.set_defaults(func=cmd_eval)
+
+    sf = sub.add_parser("safety", help="refusal recall, false refusals and help recall of the guard")
+    sf.add_argument("files", nargs="*", help="JSONL sets (default tests/eval/safety*.jsonl)")
+    sf.add_argument("-v", "--verbose", action="store_true", help="list every misjudged message")
+    sf.add_argument("--out", help="write the reports as JSON")
+    sf.set_defaults(func=cmd_safety)
 
     t = sub.add_parser("tune", help="train the fusion ranker and confidence model on a question set")
     t.add_argument("--questions", help="question file (default tests/eval/dev-questions.json)")

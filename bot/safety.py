@@ -1,19 +1,22 @@
-"""Safety replies: refusals of operational help with crime, and referrals for people in trouble.
+"""Safety replies, and the guarded entry point every message to the documents goes through.
 
-The replies share the answers payload shape (kinds ``refusal`` and ``support``); their text
-comes from ``data/safety.yml`` and ``data/help_resources.yml``. Deciding *when* to refuse
-is the guard's job (issue #4); here the Rasa intents ``request_harmful`` and ``seek_help``
-route to these replies.
+``handle`` runs the guard (``bot/guard.py``) before any search: a refusal (kind ``refusal``,
+no citations), a referral to help (kind ``support``) or the answer from ``bot/answers.py``.
+The CLI (``bot ask``), the Rasa actions and the tests all call it. Reply text comes from
+``data/safety.yml`` and ``data/help_resources.yml``.
 """
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from typing import Any
 
 import yaml
 
-from bot import answers, config
+from bot import answers, config, guard, index as index_mod
+
+log = logging.getLogger(__name__)
 
 
 @lru_cache(maxsize=1)
@@ -42,28 +45,30 @@ def support(lang: str, need: str | None = None) -> dict[str, Any]:
     lines = [table["support_lead"], data["emergency"][key], ""]
     resources = []
     for r in data["resources"]:
-        if need and need not in r["covers"] and "general" not in r["covers"]:
+        if need and need != "reporting" and need not in r["covers"] and "general" not in r["covers"]:
             continue
         lines.append(f"• {r['name']}: {r['contact']} — {r[key]}")
         resources.append({"id": r["id"], "name": r["name"], "contact": r["contact"], "description": r[key]})
-    lines += ["", data["do_not_forward"][key]]
+    if need in (None, "", "child_exploitation", "intimate_images", "reporting"):
+        lines += ["", data["do_not_forward"][key]]
     return answers.payload("support", lang, "\n".join(lines), resources=resources, checked=data["checked"],
                            need=need or "")
 
 
-def _first_match(text: str, table: dict[str, list[str]]) -> str | None:
-    lowered = (text or "").lower()
-    for key, words in table.items():
-        if any(w.lower() in lowered for w in words):
-            return key
-    return None
+def handle(text: str, ctx: answers.Context | None = None, history: list[str] | None = None, doc: str | None = None,
+           intent: str | None = None, confidence: float = 0.0, idx: index_mod.Index | None = None) -> dict[str, Any]:
+    """The reply to a message for the documents: guard first, then search.
 
-
-def category(text: str) -> str | None:
-    """Which crime a refused request is about (picks the policy question offered instead)."""
-    return _first_match(text, _data()["safety"]["categories"])
-
-
-def need(text: str) -> str | None:
-    """What kind of help a person needs (``intimate_images``, ``child_exploitation``) or None."""
-    return _first_match(text, _data()["safety"]["needs"])
+    ``history`` holds the user's earlier messages (newest last), so a request split over two
+    messages is judged whole; ``intent``/``confidence`` are Rasa's NLU result, the guard's
+    third signal. The verdict's reasons (no message text) go to the log at debug level.
+    """
+    ctx = ctx or answers.Context()
+    lang = answers.reply_lang(text, ctx.lang)
+    verdict = guard.check(text, history=history or [], intent=intent, confidence=confidence)
+    log.debug("guard: %s (%s)", verdict.decision, "; ".join(verdict.signals))
+    if verdict.decision == guard.REFUSE:
+        return refusal(lang, verdict.category)
+    if verdict.decision == guard.SUPPORT:
+        return support(lang, verdict.need)
+    return answers.respond(text, ctx, doc=doc, idx=idx)

@@ -136,10 +136,10 @@ def test_non_questions_get_a_prompt_not_a_search(idx: index.Index) -> None:
 
 
 def test_refusal_and_support_replies() -> None:
-    r = safety.refusal("en", safety.category("how can I 3D print a gun that police can't trace"))
+    r = safety.refusal("en", "firearms")
     assert r["kind"] == "refusal" and r["citations"] == []
     assert "3D-printed" in r["text"] and r["buttons"][0]["payload"].endswith("?")
-    s = safety.support("zh", safety.need("有人威胁要把我的裸照发到网上"))
+    s = safety.support("zh", "intimate_images")
     assert s["kind"] == "support" and "110" in s["text"] and "StopNCII" in s["text"]
     assert any(x["id"] == "takeitdown" for x in s["resources"])
 
