@@ -31,9 +31,10 @@ $(MODEL): $(VENV)/.installed config.yml domain.yml $(RASA_DATA) $(wildcard rasa_
 validate: setup         ## rasa data validate
 	$(RASA) data validate --data $(RASA_DATA) --domain domain.yml --config config.yml --fail-on-warnings
 
-eval: index train       ## retrieval quality and NLU cross-validation (docs/retrieval.md, docs/nlu.md)
+eval: index train       ## retrieval quality, NLU cross-validation, safety guard (docs/retrieval.md, nlu.md, safety.md)
 	mkdir -p bench/out && $(PY) -m bot eval --out bench/out/eval.json
 	$(PY) bench/nlu_eval.py
+	$(PY) -m bot safety --out bench/out/safety.json
 
 tune: index             ## retrain the fusion ranker and confidence model (data/ranker.json)
 	$(PY) -m bot tune
