@@ -1,29 +1,34 @@
 """Safety guard: decide whether a message gets an answer, a refusal or a help referral.
 
-Three signals, combined with a fixed precedence (first that applies wins):
+Every message that could reach the documents goes through ``check`` first (``bot ask`` and
+all Rasa actions, via ``bot/safety.py``). Three signals, combined with a fixed precedence:
 
-1. **Rules** (English and Chinese, after undoing common obfuscation: leetspeak, spaced or
-   dotted letters, stretched letters, small typos):
+1. **Rules** (English and Chinese, on ``normalise``-d text: leetspeak, spaced or dotted
+   letters, traditional characters, Cantonese, homophones, emoji, pinyin and slang undone):
    a. a person seeking help (a victim, parent or witness: "my nudes", "我女儿", "护照被扣",
       "how do I report") → ``support``;
    b. an operational request: a request frame ("how do I", "give me steps", "教我", "帮我",
-      role-play/fiction/"ignore your rules" wrappers) + an act ("make", "buy", "launder",
-      "undress", "洗钱") or an evasion goal ("without being traced", "不被发现") + a crime
-      object of one of the categories → ``refuse``;
+      role-play/fiction/"ignore your rules" wrappers, prices and quantities) + an act ("make",
+      "buy", "launder", "undress", "洗钱") or an evasion goal ("without being traced",
+      "不被发现") + a crime category → ``refuse``;
    c. a policy question: the documents, a third-party subject ("how do traffickers…",
       "人贩子如何…") or an institutional aim ("detect", "regulate", "打击") → ``answer``.
-2. **Semantic similarity** (the same USE model as the search) to curated harmful
-   exemplars in ``data/guard.yml``, against policy and help anchors → ``refuse`` or
-   ``support`` when clearly closer to them.
-3. **Rasa's intent** (``request_harmful`` / ``seek_help``) with enough confidence.
+2. **Semantic classifier** over the search's own sentence embeddings (USE) plus character
+   n-grams, trained on curated EN/ZH exemplars (``data/guard.yml``) and the NLU data. It can
+   turn a rule refusal into a referral (a victim describing what was done to them), refuse
+   where no rule applies, and overrule a policy reading only when near-certain.
+3. **Rasa's intent** (``request_harmful`` / ``seek_help``) with enough confidence, where
+   neither of the others decides.
 
-A request split over two messages is judged on both together when the second looks like a
-continuation ("step by step please", "具体怎么做"). The guard never answers with content;
-refusals and referrals come from ``bot/safety.py``.
+A follow-up ("ok, now the steps", "which of them works?") is judged together with the
+user's previous two messages. Thresholds live in ``bot/config.py``; ``python -m bot safety``
+measures them on ``tests/eval/safety*.jsonl``. The guard never answers with content of its
+own: refusal and referral texts come from ``bot/safety.py`` and its data files.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -35,6 +40,8 @@ from pathlib import Path
 import yaml
 
 from bot import config
+
+log = logging.getLogger(__name__)
 
 ANSWER, REFUSE, SUPPORT = "answer", "refuse", "support"
 
@@ -809,17 +816,62 @@ def training_examples(root: Any = None) -> tuple[list[str], list[str]]:
 
 
 class SafetyClassifier:
-    """Logistic regression over [USE embedding, character n-gram TF-IDF] of normalised text."""
+    """Logistic regression over [USE embedding, character n-gram TF-IDF] of normalised text.
 
-    def __init__(self, texts: list[str], labels: list[str], encoder: Any, c: float = 10.0) -> None:
+    Its state is plain arrays (n-gram vocabulary, idf, weights), saved as JSON + ``.npz``."""
+
+    NGRAMS = (1, 4)
+
+    def __init__(self, encoder: Any, vocabulary: dict[str, int], idf: Any, coef: Any, intercept: Any,
+                 classes: list[str]) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.encoder = encoder
+        self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=self.NGRAMS, sublinear_tf=True,
+                                          vocabulary=vocabulary)
+        self.vectorizer.idf_ = idf
+        self.coef, self.intercept, self.classes = coef, intercept, list(classes)
+
+    @classmethod
+    def train(cls, texts: list[str], labels: list[str], encoder: Any, c: float = 10.0) -> "SafetyClassifier":
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
-        self.encoder = encoder
         norm = [normalise(t) for t in texts]
-        self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True).fit(norm)
-        self.model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(self._features(norm), labels)
-        self.classes = list(self.model.classes_)
+        vec = TfidfVectorizer(analyzer="char_wb", ngram_range=cls.NGRAMS, sublinear_tf=True).fit(norm)
+        vocabulary = {k: int(v) for k, v in vec.vocabulary_.items()}
+        self = cls(encoder, vocabulary, vec.idf_, None, None, [])
+        model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(self._features(norm), labels)
+        self.coef, self.intercept, self.classes = model.coef_, model.intercept_, [str(x) for x in model.classes_]
+        return self
+
+    def save(self, path: Path, key: str) -> None:
+        """Write ``path``.json (key, classes, vocabulary) and ``path``.npz (arrays), atomically."""
+        import json
+        import os
+
+        import numpy as np
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".{path.name}.{os.getpid()}"
+        np.savez(f"{tmp}.npz", idf=self.vectorizer.idf_, coef=self.coef, intercept=self.intercept)
+        Path(f"{tmp}.json").write_text(json.dumps({"key": key, "classes": self.classes,
+                                                    "vocabulary": self.vectorizer.vocabulary}), encoding="utf-8")
+        os.replace(f"{tmp}.npz", f"{path}.npz")
+        os.replace(f"{tmp}.json", f"{path}.json")
+
+    @classmethod
+    def load(cls, path: Path, key: str, encoder: Any) -> "SafetyClassifier | None":
+        """The saved classifier if it was trained on the same data and code (``key``), else None."""
+        import json
+
+        import numpy as np
+
+        meta = json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))
+        if meta.get("key") != key:
+            return None
+        with np.load(f"{path}.npz", allow_pickle=False) as arrays:
+            return cls(encoder, meta["vocabulary"], arrays["idf"], arrays["coef"], arrays["intercept"], meta["classes"])
 
     def _features(self, norm: list[str]) -> Any:
         from scipy.sparse import csr_matrix, hstack
@@ -827,18 +879,20 @@ class SafetyClassifier:
         return hstack([csr_matrix(self.encoder.encode(norm)), 0.5 * self.vectorizer.transform(norm)]).tocsr()
 
     def probabilities(self, text: str) -> dict[str, float]:
-        probs = self.model.predict_proba(self._features([normalise(text)]))[0]
+        import numpy as np
+
+        scores = np.asarray(self._features([normalise(text)]) @ self.coef.T).ravel() + self.intercept
+        probs = np.exp(scores - scores.max())
+        probs /= probs.sum()
         return {label: float(probs[self.classes.index(label)]) for label in LABELS}
 
 
 @lru_cache(maxsize=1)
 def classifier() -> SafetyClassifier:
-    """The trained classifier, cached on disk (``guard_cache``) until its training data, the
+    """The trained classifier, cached under ``guard_cache`` until its training data, the
     embedding model or this module change; training takes a few seconds."""
     import hashlib
     import json
-    import os
-    import pickle
 
     from bot import search
 
@@ -847,27 +901,18 @@ def classifier() -> SafetyClassifier:
     texts, labels = training_examples()
     key = hashlib.sha256(json.dumps([texts, labels, encoder.name]).encode()
                          + Path(__file__).read_bytes()).hexdigest()
-    path = settings.guard_cache / "classifier.pkl"
+    path = settings.guard_cache / "classifier"
     try:
-        with path.open("rb") as fh:
-            cached_key, model = pickle.load(fh)   # our own cache file, written below
-        if cached_key == key:
-            model.encoder = encoder
-            return model
-    except (OSError, EOFError, pickle.UnpicklingError, ValueError, AttributeError, ImportError):
-        pass
-    model = SafetyClassifier(texts, labels, encoder)
+        cached = SafetyClassifier.load(path, key, encoder) if Path(f"{path}.json").exists() else None
+        if cached is not None:
+            return cached
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("guard classifier cache unreadable (%s); retraining", type(exc).__name__)
+    model = SafetyClassifier.train(texts, labels, encoder)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        model.encoder = None
-        with tmp.open("wb") as fh:
-            pickle.dump((key, model), fh)
-        os.replace(tmp, path)
+        model.save(path, key)
     except OSError:
         pass   # a read-only checkout still works, it just trains at every start
-    finally:
-        model.encoder = encoder
     return model
 
 
@@ -902,6 +947,7 @@ def check(text: str, history: Iterable[str] = (), intent: str | None = None, con
     message = text
     alone = rules(text)
     combined_probs: dict[str, float] | None = None
+    policy_follow_up = False
     if previous and _continues(text) and (alone is None or alone.decision != SUPPORT):
         # a request split over two messages ("what do the documents say about nudify apps?" →
         # "which of them still works? I want to make one of a classmate") is judged as a whole,
@@ -915,6 +961,11 @@ def check(text: str, history: Iterable[str] = (), intent: str | None = None, con
             message = combined   # for the categories and the classifier; no refusal is inherited
             if together is not None and together.decision == ANSWER:
                 alone = together  # "which detection problems does it list?" after a policy question
+            # "walk me through it, start to finish" after a policy question names nothing harmful
+            # of its own: the rules found nothing operational, so only a near-certain classifier refuses
+            last = rules(previous[-1])
+            policy_follow_up = together is None and not categories(normalise(text)) \
+                and last is not None and last.decision == ANSWER
         combined_probs = classifier().probabilities(combined)
     rule = alone
     probs = classifier().probabilities(message)
@@ -940,7 +991,7 @@ def check(text: str, history: Iterable[str] = (), intent: str | None = None, con
     if rule is not None and rule.decision == ANSWER and probs["harmful"] < settings.guard_override_probability:
         return Verdict(ANSWER, signals=signals)
     needed = settings.guard_harmful_probability if cats else settings.guard_harmful_probability_no_category
-    if not cats and (f["aim"] or f["third"] or f["docs"] or f["descriptive"]) and not f["actor"]:
+    if (not cats and (f["aim"] or f["third"] or f["docs"] or f["descriptive"]) and not f["actor"]) or policy_follow_up:
         needed = settings.guard_override_probability
     if probs["harmful"] >= needed:
         crime = [c for c in cats if c != "evasion"] or ["evasion"]
