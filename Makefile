@@ -41,6 +41,7 @@ tune: index             ## retrain the fusion ranker and confidence model (data/
 
 bench: index train      ## latency, memory and scale (docs/performance.md)
 	$(PY) bench/search_bench.py
+	$(PY) bench/guard_bench.py
 	$(PY) bench/rasa_bench.py
 
 test: setup index train ## the whole test suite: Python tests, Rasa data and test stories, end to end
