@@ -1,4 +1,4 @@
-"""Command line: ``python -m bot search|index|corpus|eval|safety``.
+"""Command line: ``python -m bot search|index|corpus|eval|safety|web``.
 
 The CLI calls the same functions as the Rasa action and the tests (``bot.search.search``,
 ``bot.index.ensure``, ``bot.corpus.load_corpus``). Exit codes: 0 ok, 1 failure, 2 bad input.
@@ -283,6 +283,30 @@ def cmd_safety(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_web(args: argparse.Namespace) -> int:
+    """Serve the chat page, presenter view and JSON API until interrupted."""
+    import time
+
+    from bot import web
+
+    settings = config.settings()
+    try:
+        server = web.serve(args.host, args.port, settings)
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host or settings.web_host}:{args.port or settings.web_port} ({exc.strerror}); "
+              f"set WEB_PORT", file=sys.stderr)
+        return 1
+    host, port = server.server_address[:2]
+    print(f"Web page on http://localhost:{port}/ (presenter view: /presenter), talking to Rasa at {settings.rasa_public_url}",
+          flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.shutdown()
+    return 0
+
+
 def cmd_tune(args: argparse.Namespace) -> int:
     from bot import evaluate
 
@@ -333,6 +357,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--systems", help="comma list of full,rrf,dense,e5,bm25,baseline")
     e.add_argument("--out", help="also write the JSON report here")
     e.set_defaults(func=cmd_eval)
+
+    w = sub.add_parser("web", help="serve the chat page, presenter view and JSON API")
+    w.add_argument("--host", default=None, help="interface (default WEB_HOST or 127.0.0.1)")
+    w.add_argument("--port", type=int, default=None, help="port (default WEB_PORT or 8080)")
+    w.set_defaults(func=cmd_web)
 
     sf = sub.add_parser("safety", help="refusal recall, false refusals and help recall of the guard")
     sf.add_argument("files", nargs="*", help="JSONL sets (default tests/eval/safety*.jsonl)")

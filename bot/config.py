@@ -72,6 +72,14 @@ class Settings:
     guard_intent_confidence: float = 0.6     # Rasa's request_harmful / seek_help
     guard_intent_floor: float = 0.2          # ... refused on the intent only if the classifier agrees a little
 
+    # Web page and read-only JSON API (bot/web.py); the page talks to Rasa at rasa_public_url
+    web_host: str = field(default_factory=lambda: os.environ.get("WEB_HOST", "127.0.0.1"))
+    web_port: int = field(default_factory=lambda: int(os.environ.get("WEB_PORT", "8080")))
+    rasa_public_url: str = field(default_factory=lambda: os.environ.get(
+        "RASA_PUBLIC_URL", f"http://localhost:{os.environ.get('RASA_PORT', '5005')}"))
+    web_dir: Path = field(default_factory=lambda: _path("WEB_DIR", ROOT / "web"))
+    workshop_path: Path = field(default_factory=lambda: _path("WORKSHOP", ROOT / "data" / "workshop.yml"))
+
     max_query_chars: int = 2000     # longer queries are truncated with a notice
     highlight_sentences: int = 1
 
