@@ -11,12 +11,19 @@ export RASA_PORT ?= 5005
 export ACTIONS_PORT ?= 5055
 export WEB_PORT ?= 8080
 
-.PHONY: setup index train validate eval tune bench test test-py test-rasa demo start stop status chat clean
+.PHONY: setup index train validate eval tune bench test test-py test-rasa test-browser browser screenshots web demo start stop status chat clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed node_modules/.installed
 
 $(VENV)/.installed: requirements.lock requirements-rasa.lock scripts/setup.sh
 	scripts/setup.sh
+
+node_modules/.installed: package.json package-lock.json   # socket.io client and rasa-webchat for the page
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "warning: npm not found: the web page will use its REST fallback and /webchat is unavailable" >&2; fi
+
+browser:                ## Debian chromium + chromium-driver + CJK font for the browser tests
+	scripts/browser.sh
 
 index: setup            ## build the search index if documents, model or glossary changed
 	$(PY) -m bot index
@@ -39,15 +46,19 @@ eval: index train       ## retrieval quality, NLU cross-validation, safety guard
 tune: index             ## retrain the fusion ranker and confidence model (data/ranker.json)
 	$(PY) -m bot tune
 
-bench: index train      ## latency, memory and scale (docs/performance.md)
+bench: index train browser      ## latency, memory and scale (docs/performance.md)
 	$(PY) bench/search_bench.py
 	$(PY) bench/guard_bench.py
 	$(PY) bench/rasa_bench.py
+	$(PY) bench/browser_bench.py
 
-test: setup index train ## the whole test suite: Python tests, Rasa data and test stories, end to end
+test: setup index train browser ## the whole test suite: Python tests, Rasa data and test stories, end to end, browser
 	$(MAKE) validate
 	$(PY) -m pytest -q
 	$(MAKE) test-rasa
+
+test-browser: setup index train browser ## only the real-browser tests (tests/test_browser.py)
+	$(PY) -m pytest -q tests/test_browser.py
 
 test-rasa: train        ## Rasa test stories against the running action server
 	scripts/test_stories.sh
@@ -63,6 +74,12 @@ stop:
 
 status:
 	scripts/stack.sh status
+
+screenshots: setup index train browser ## refresh docs/screenshots/ from the browser tests
+	SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest -q tests/test_browser.py
+
+web: setup index        ## only the web page and JSON API (Rasa must run elsewhere)
+	$(PY) -m bot web
 
 chat: setup             ## talk to the running assistant in the terminal (make start first)
 	$(PY) -m bot chat --rasa http://127.0.0.1:$(RASA_PORT)

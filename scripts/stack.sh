@@ -6,13 +6,17 @@
 #   scripts/stack.sh status    what is running, and health
 #   scripts/stack.sh demo      start in the foreground; Ctrl-C stops everything
 #
-# Ports: RASA_PORT (5005), ACTIONS_PORT (5055). Logs: run/actions.log, run/rasa.log.
+# Ports: RASA_PORT (5005), ACTIONS_PORT (5055), WEB_PORT (8080: chat page, presenter view, JSON API).
+# Logs: run/actions.log, run/rasa.log, run/web.log. RASA_CORS: origins allowed to talk to Rasa from a
+# browser (default: the project's own page); add the origin of any page that embeds the widget.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 RUN=$ROOT/run
 RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
+WEB_PORT=${WEB_PORT:-8080}
+export WEB_PORT RASA_PORT
 MODEL=${RASA_MODEL:-models/rasa/policy-assistant.tar.gz}
 export RASA_TELEMETRY_ENABLED=false TOKENIZERS_PARALLELISM=false SANIC_HOST=${SANIC_HOST:-127.0.0.1}
 export ACTIONS_URL="http://127.0.0.1:${ACTIONS_PORT}/webhook"
@@ -38,9 +42,9 @@ port_free() {
 
 start() {
   [ -f "$MODEL" ] || { echo "error: no trained Rasa model at $MODEL (run: make train)" >&2; return 1; }
-  if alive actions && alive rasa; then echo "Already running."; status; return 0; fi
-  for p in "$ACTIONS_PORT" "$RASA_PORT"; do
-    port_free "$p" || { echo "error: port $p is in use (set ACTIONS_PORT / RASA_PORT)" >&2; return 1; }
+  if alive actions && alive rasa && alive web; then echo "Already running."; status; return 0; fi
+  for p in "$ACTIONS_PORT" "$RASA_PORT" "$WEB_PORT"; do
+    port_free "$p" || { echo "error: port $p is in use (set ACTIONS_PORT / RASA_PORT / WEB_PORT, or run: make stop)" >&2; return 1; }
   done
   local t0=$SECONDS
   echo "Starting the action server on port $ACTIONS_PORT ..."
@@ -48,14 +52,20 @@ start() {
   echo $! >"$RUN/actions.pid"
   echo "Starting Rasa on port $RASA_PORT (REST and socket.io) ..."
   nohup .venv-rasa/bin/rasa run --model "$MODEL" --port "$RASA_PORT" --interface 127.0.0.1 \
-    --credentials credentials.yml --endpoints endpoints.yml --cors "${RASA_CORS:-http://localhost:${WEB_PORT:-8080}}" \
+    --credentials credentials.yml --endpoints endpoints.yml --cors ${RASA_CORS:-http://localhost:$WEB_PORT http://127.0.0.1:$WEB_PORT} \
     >"$RUN/rasa.log" 2>&1 &
   echo $! >"$RUN/rasa.pid"
+  echo "Starting the web page on port $WEB_PORT ..."
+  nohup .venv/bin/python -m bot web --port "$WEB_PORT" >"$RUN/web.log" 2>&1 &
+  echo $! >"$RUN/web.pid"
+  wait_http "http://127.0.0.1:$WEB_PORT/health" 30 web || { stop; return 1; }
   wait_http "http://127.0.0.1:$ACTIONS_PORT/health" 60 actions || { stop; return 1; }
   wait_http "http://127.0.0.1:$RASA_PORT/webhooks/rest/" 180 rasa || { stop; return 1; }
   echo "Ready in $((SECONDS - t0)) s."
   cat <<EOF
 
+  Chat in the browser:    http://localhost:$WEB_PORT/
+  Workshop presenter:     http://localhost:$WEB_PORT/presenter
   Chat in the terminal:   make chat
   REST:                   curl -s -X POST http://localhost:$RASA_PORT/webhooks/rest/webhook \\
                             -H 'Content-Type: application/json' \\
@@ -67,7 +77,7 @@ EOF
 
 stop() {
   local name pid
-  for name in rasa actions; do
+  for name in web rasa actions; do
     if alive "$name"; then
       pid=$(cat "$RUN/$name.pid")
       kill "$pid" 2>/dev/null
@@ -82,8 +92,12 @@ stop() {
 
 status() {
   local name url
-  for name in actions rasa; do
-    if [ "$name" = actions ]; then url="http://127.0.0.1:$ACTIONS_PORT/health"; else url="http://127.0.0.1:$RASA_PORT/webhooks/rest/"; fi
+  for name in actions rasa web; do
+    case $name in
+      actions) url="http://127.0.0.1:$ACTIONS_PORT/health" ;;
+      rasa) url="http://127.0.0.1:$RASA_PORT/webhooks/rest/" ;;
+      web) url="http://127.0.0.1:$WEB_PORT/health" ;;
+    esac
     if alive "$name"; then
       if curl -fsS -o /dev/null "$url" 2>/dev/null; then echo "$name: running (pid $(cat "$RUN/$name.pid")), healthy at $url"
       else echo "$name: running (pid $(cat "$RUN/$name.pid")), not answering yet at $url"; fi
@@ -102,7 +116,7 @@ case "${1:-status}" in
     start || exit 1
     echo
     echo "Press Ctrl-C to stop everything."
-    tail -n 0 -f "$RUN/rasa.log" "$RUN/actions.log" >/dev/null &
+    tail -n 0 -f "$RUN/rasa.log" "$RUN/actions.log" "$RUN/web.log" >/dev/null &
     wait
     ;;
   *) echo "usage: $0 start|stop|status|demo" >&2; exit 2 ;;

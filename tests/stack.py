@@ -65,13 +65,15 @@ class Stack:
             os.killpg(self.actions.pid, 15)
             self.actions.wait(timeout=30)
 
-    def start_rasa(self) -> float:
-        """Start Rasa with the trained model; returns seconds until its REST channel answers."""
+    def start_rasa(self, cors: list[str] | None = None, api_token: str | None = None) -> float:
+        """Start Rasa with the trained model; returns seconds until its REST channel answers.
+        ``cors``: browser origins allowed (the web page); ``api_token`` enables the HTTP API."""
         t = time.perf_counter()
         log = open(self.tmp / "rasa.log", "ab")
+        extra = (["--cors", *cors] if cors else []) + (["--enable-api", "--auth-token", api_token] if api_token else [])
         self.rasa = subprocess.Popen([str(RASA), "run", "--model", str(MODEL), "--port", str(self.rasa_port),
                                       "--interface", "127.0.0.1", "--credentials", "credentials.yml",
-                                      "--endpoints", "endpoints.yml"], cwd=ROOT, env=self.env,
+                                      "--endpoints", "endpoints.yml", *extra], cwd=ROOT, env=self.env,
                                      stdout=log, stderr=log, start_new_session=True)
         wait_for(f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/", 240, self.rasa)
         return time.perf_counter() - t
@@ -81,6 +83,12 @@ class Stack:
         if self.rasa and self.rasa.poll() is None:
             os.killpg(self.rasa.pid, 15)
             self.rasa.wait(timeout=30)
+
+    def tracker(self, sender: str, token: str) -> dict[str, Any]:
+        """The conversation's tracker through Rasa's HTTP API (needs ``api_token`` at start)."""
+        url = f"http://127.0.0.1:{self.rasa_port}/conversations/{sender}/tracker?token={token}"
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            return json.loads(resp.read().decode())
 
     def send(self, message: Any, sender: str | None = None) -> list[dict[str, Any]]:
         body = json.dumps({"sender": sender or uuid.uuid4().hex, "message": message}).encode()
