@@ -99,6 +99,8 @@ def test_english_and_chinese_questions_get_quoted_cited_answers(site: Site, page
     page.wait_for_selector("#suggestions button")
     reply = ask(page, "What do the documents say about 3D-printed guns?")
     assert reply.get_attribute("data-kind") == "answer"
+    page.wait_for_timeout(500)
+    assert page.locator(".msg.bot").count() == 1, "the plain text Rasa also sends is not shown twice"
     assert reply.locator("blockquote.quote").count() >= 1 and reply.locator("blockquote.quote mark").count() >= 1
     assert "A/CONF.234/11" in reply.locator("a.citation").first.inner_text()
     assert "not legal advice" in reply.locator(".disclaimer").inner_text()

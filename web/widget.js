@@ -1243,7 +1243,9 @@
     S.pending.push(message);
     clearTimeout(S.replyTimer);
     clearTimeout(S.flushTimer);
-    S.flushTimer = setTimeout(flush, DEBOUNCE_MS);
+    // a rich payload is shown at once (plain duplicates arriving later are dropped by addPlain);
+    // plain text waits briefly in case its payload follows
+    S.flushTimer = setTimeout(flush, message.payload ? 0 : DEBOUNCE_MS);
   }
 
   function flush() {
