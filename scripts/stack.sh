@@ -71,7 +71,7 @@ start() {
                             -H 'Content-Type: application/json' \\
                             -d '{"sender": "me", "message": "What do the documents say about 3D-printed guns?"}'
   socket.io:              http://localhost:$RASA_PORT/socket.io (events user_uttered / bot_uttered)
-  Logs:                   $RUN/rasa.log, $RUN/actions.log
+  Logs:                   $RUN/rasa.log, $RUN/actions.log, $RUN/web.log
 EOF
 }
 
