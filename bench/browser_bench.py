@@ -15,12 +15,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from bench.search_bench import pct  # noqa: E402
 from bot import config, evaluate, web  # noqa: E402
 from tests.stack import Stack, free_port  # noqa: E402
 
@@ -73,7 +72,7 @@ def main() -> int:
         stack.stop()
     total = sum(weight.values())
     vendor = sum(v for k, v in weight.items() if "/vendor/" in k)
-    report = {"questions": len(times), "render_ms": {p: float(np.percentile(times, p)) for p in (50, 95)},
+    report = {"questions": len(times), "render_ms": {p: pct(times, p) for p in (50, 95)},
               "page_bytes": total, "vendor_bytes": vendor, "files": weight}
     print(f"Browser: send → rendered answer over {len(times)} questions: p50 {report['render_ms'][50]:.0f} ms, "
           f"p95 {report['render_ms'][95]:.0f} ms")

@@ -13,21 +13,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from bench.search_bench import pct, rss_mb  # noqa: E402
 from bot import answers, config, guard, safety, search  # noqa: E402
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> int:
@@ -70,9 +61,9 @@ def main() -> int:
         shares.append(g / whole)
     report = {
         "messages": len(messages),
-        "guard_ms": {p: float(np.percentile(guard_ms, p)) for p in (50, 95, 99)},
-        "guarded_answer_ms": {p: float(np.percentile(total_ms, p)) for p in (50, 95)},
-        "guard_share_of_answer_p50": float(np.median(shares)),
+        "guard_ms": {p: pct(guard_ms, p) for p in (50, 95, 99)},
+        "guarded_answer_ms": {p: pct(total_ms, p) for p in (50, 95)},
+        "guard_share_of_answer_p50": pct(shares, 50),
         "classifier_train_s": train_s, "classifier_load_from_cache_s": load_s,
         "classifier_rss_mb": after - before,
     }

@@ -971,11 +971,11 @@ def check(text: str, history: Iterable[str] = (), intent: str | None = None, con
     probs = classifier().probabilities(message)
     if combined_probs is not None and alone is None and combined_probs["harmful"] > probs["harmful"]:
         probs = combined_probs
-    cats = categories(normalise(message))
     signals = (rule.signals if rule else []) + [f"classifier: harmful {probs['harmful']:.2f}, help {probs['help']:.2f}"]
     if rule is not None and rule.decision == SUPPORT:
         return Verdict(SUPPORT, need=rule.need, signals=signals)
     f = analyse(message)
+    cats, norm = f["categories"], f["text"]
     refused = " ".join(rule.signals) if rule is not None and rule.decision == REFUSE else ""
     # the classifier may turn a refusal into a referral (a victim describing what is done to them), but
     # not a disguised or evasion request, and only for someone speaking about their own situation
@@ -985,7 +985,7 @@ def check(text: str, history: Iterable[str] = (), intent: str | None = None, con
     own_situation = f["distress"] or f["strong"] or (f["situation"] and not f["professional"] and not f["docs"])
     if probs["help"] >= help_needed and probs["help"] >= probs["harmful"] and (own_situation or not policy_rule) \
             and not any(flag in refused for flag in ("disguised", "evasion", "actor")) and not f["wrapper"]:
-        return Verdict(SUPPORT, need=_need(f["text"], cats), signals=signals + ["classifier:help"])
+        return Verdict(SUPPORT, need=_need(norm, cats), signals=signals + ["classifier:help"])
     if rule is not None and rule.decision == REFUSE:
         return Verdict(REFUSE, category=rule.category, signals=signals)
     if rule is not None and rule.decision == ANSWER and probs["harmful"] < settings.guard_override_probability:
@@ -995,11 +995,11 @@ def check(text: str, history: Iterable[str] = (), intent: str | None = None, con
         needed = settings.guard_override_probability
     if probs["harmful"] >= needed:
         crime = [c for c in cats if c != "evasion"] or ["evasion"]
-        return Verdict(REFUSE, category=_main_category(crime, normalise(message)), signals=signals + ["classifier:harmful"])
+        return Verdict(REFUSE, category=_main_category(crime, norm), signals=signals + ["classifier:harmful"])
     if intent == "seek_help" and confidence >= settings.guard_intent_confidence:
-        return Verdict(SUPPORT, need=_need(normalise(message), cats), signals=signals + ["intent:seek_help"])
+        return Verdict(SUPPORT, need=_need(norm, cats), signals=signals + ["intent:seek_help"])
     if intent == "request_harmful" and confidence >= settings.guard_intent_confidence \
             and probs["harmful"] >= settings.guard_intent_floor:
         crime = [c for c in cats if c != "evasion"] or ["evasion"]
-        return Verdict(REFUSE, category=_main_category(crime, normalise(message)), signals=signals + ["intent:request_harmful"])
+        return Verdict(REFUSE, category=_main_category(crime, norm), signals=signals + ["intent:request_harmful"])
     return Verdict(ANSWER, signals=signals)

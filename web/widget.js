@@ -1196,27 +1196,15 @@
     return parts;
   }
 
-  function normalizeSocket(data) {
+  // one reply item from socket.io (bot_uttered data) or REST (array element): plain text with
+  // quick replies / buttons, or a custom payload
+  function normalizeMessage(data) {
     if (!data || typeof data !== "object") return typeof data === "string" ? { text: data, quick: [] } : null;
     if (data.custom !== undefined) return normalizeCustom(data.custom);
     if (typeof data.text === "string") {
       return {
         text: data.text,
         quick: asArray(data.quick_replies || data.buttons).map(function (q) {
-          return { title: asText(q && q.title), payload: asText(q && q.payload) };
-        })
-      };
-    }
-    return null;
-  }
-
-  function normalizeRest(item) {
-    if (!item || typeof item !== "object") return null;
-    if (item.custom !== undefined) return normalizeCustom(item.custom);
-    if (typeof item.text === "string") {
-      return {
-        text: item.text,
-        quick: asArray(item.buttons || item.quick_replies).map(function (q) {
           return { title: asText(q && q.title), payload: asText(q && q.payload) };
         })
       };
@@ -1426,7 +1414,7 @@
         if (gen !== S.generation) return;
         if (!(S.socket && S.socket.connected)) setStatus("rest");
         hideNotice();
-        const messages = asArray(items).map(normalizeRest).filter(Boolean);
+        const messages = asArray(items).map(normalizeMessage).filter(Boolean);
         if (!messages.length) {
           replyFailed(t("noReply"));
           return;
@@ -1520,7 +1508,7 @@
         /* Rasa echoes the session id; nothing else to do */
       });
       socket.on("bot_uttered", function (data) {
-        receive(normalizeSocket(data));
+        receive(normalizeMessage(data));
       });
       socket.on("disconnect", function () {
         if (S.reconnecting) return;
