@@ -1,8 +1,10 @@
 """Rasa custom actions: thin adapters from the tracker to ``bot.answers`` and ``bot.safety``.
 
 Each action reads the message and slots, calls one function of ``bot/`` and sends its
-payload: the text with buttons, plus the payload itself as a custom (json) message that
-widgets and channels render from. No search or formatting logic lives here.
+payload as ``bot.render`` lays it out for the message's channel: on the web the text with
+buttons plus the payload itself as a custom (json) message that widgets render from; on
+Telegram, Slack, Teams and Mattermost that channel's markup. No search or formatting logic
+lives here.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import answers, safety, search
+from bot import answers, render, safety, search
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +51,11 @@ def context(tracker: Tracker) -> answers.Context:
     )
 
 
-def send(dispatcher: CollectingDispatcher, payload: dict[str, Any]) -> None:
-    """The reply as text + buttons, and the same payload as a custom message."""
-    dispatcher.utter_message(text=payload["text"], buttons=payload.get("buttons") or [], json_message=payload)
+def send(dispatcher: CollectingDispatcher, tracker: Tracker, payload: dict[str, Any]) -> None:
+    """The reply as the message's channel needs it (``bot.render``): on the web, text + buttons
+    and the payload as a custom message; on a messenger, its own markup and buttons."""
+    for message in render.messages(payload, tracker.get_latest_input_channel()):
+        dispatcher.utter_message(**message)
 
 
 def remember(payload: dict[str, Any], lang: str) -> list[EventType]:
@@ -86,7 +90,7 @@ def guarded(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventTyp
                                 confidence=float(intent.get("confidence") or 0.0))
     except search.EmptyQuery:
         payload = answers.unclear(ctx.lang or "en")
-    send(dispatcher, payload)
+    send(dispatcher, tracker, payload)
     return remember(payload, payload["lang"])
 
 
@@ -112,7 +116,7 @@ class MoreResults(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         ctx = context(tracker)
         payload = answers.more(ctx)
-        send(dispatcher, payload)
+        send(dispatcher, tracker, payload)
         return remember(payload, ctx.lang or "en")
 
 
@@ -123,7 +127,7 @@ class ShowSource(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         ctx = context(tracker)
         payload = answers.source(ctx)
-        send(dispatcher, payload)
+        send(dispatcher, tracker, payload)
         return [SlotSet("lang", ctx.lang), SlotSet("last_kind", payload["kind"])]
 
 
@@ -135,7 +139,7 @@ class ShowParagraph(Action):
         ctx = context(tracker)
         payload = answers.paragraph(tracker.latest_message.get("text") or "", ctx.lang or "en",
                                     doc=entity(tracker, "document"), number=entity(tracker, "paragraph"), ctx=ctx)
-        send(dispatcher, payload)
+        send(dispatcher, tracker, payload)
         return remember(payload, ctx.lang or "en")
 
 
@@ -147,7 +151,7 @@ class FilterDocument(Action):
         ctx = context(tracker)
         text = tracker.latest_message.get("text") or ""
         payload, doc_id = answers.filter_reply(text, entity(tracker, "document"), ctx)
-        send(dispatcher, payload)
+        send(dispatcher, tracker, payload)
         events = remember(payload, payload["lang"])
         if payload["kind"] == "info":
             events.append(SlotSet("doc_filter", doc_id))
@@ -162,7 +166,7 @@ class ListDocuments(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         ctx = context(tracker)
-        send(dispatcher, answers.documents(ctx.lang or "en"))
+        send(dispatcher, tracker, answers.documents(ctx.lang or "en"))
         return [SlotSet("lang", ctx.lang)]
 
 
@@ -172,7 +176,7 @@ class ListTopics(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         ctx = context(tracker)
-        send(dispatcher, answers.topics(ctx.lang or "en"))
+        send(dispatcher, tracker, answers.topics(ctx.lang or "en"))
         return [SlotSet("lang", ctx.lang)]
 
 
@@ -188,7 +192,7 @@ class Feedback(Action):
         if rating is None:  # no rating in the message: treat it as a question
             return SearchDocuments().run(dispatcher, tracker, domain)
         payload = answers.feedback_thanks(ctx.lang or "en", rating, ctx)
-        send(dispatcher, payload)
+        send(dispatcher, tracker, payload)
         return [SlotSet("rating", rating), SlotSet("lang", ctx.lang)]
 
 

@@ -165,8 +165,19 @@ def citation_entry(result: dict[str, Any], p: corpus_mod.Passage, idx: index_mod
     return {
         "id": p.id, "doc_id": p.doc_id, "doc_title": meta.get("title", ""), "doc_title_en": meta.get("title_en", ""),
         "doc_symbol": meta.get("symbol", ""), "section": result.get("section", ""), "paragraph": p.label,
-        "citation": citation(p, idx, lang),
+        "citation": citation(p, idx, lang), "url": document_url(meta),
     }
+
+
+def document_url(meta: dict[str, Any]) -> str:
+    """Where the original can be checked: the UN Official Document System for a UN symbol
+    (Chinese version), doi.org for a DOI; empty when the document states neither."""
+    symbol, doi = str(meta.get("symbol") or ""), str(meta.get("doi") or "")
+    if re.fullmatch(r"[A-Z]+(?:/[A-Za-z0-9.()-]+)+", symbol):
+        return f"https://undocs.org/zh/{symbol}"
+    if doi.startswith("10."):
+        return f"https://doi.org/{doi}"
+    return ""
 
 
 def _render_passages(entries: list[dict[str, Any]], lang: str) -> str:
@@ -248,7 +259,7 @@ def answer(question: str, lang: str | None = None, doc: str | None = None, offse
     disc = disclaimer(lang, idx)
     text = f"{lead}{notice}\n\n{_render_passages(passages, lang)}\n\n{disc}"
     has_more = offset + page_size < len(results)
-    return payload("answer", lang, text, citations=citations, passages=passages, disclaimer=disc,
+    return payload("answer", lang, text, lead=lead + notice, citations=citations, passages=passages, disclaimer=disc,
                    buttons=_buttons(lang, has_more, any(e["truncated"] for e in passages)),
                    next_offset=offset + page_size if has_more else None, total=len(results), **common)
 
@@ -313,9 +324,10 @@ def show_passages(ids: list[str], lang: str, idx: index_mod.Index | None = None,
     if notes:
         body += "\n\n" + "\n".join(notes)
     disc = disclaimer(lang, idx)
-    text = f"{lead or t(lang, 'source_lead')}\n\n{body}\n\n{disc}"
-    return payload("answer", lang, text, citations=citations, passages=passages, disclaimer=disc,
-                   buttons=_buttons(lang, False, False))
+    lead = lead or t(lang, "source_lead")
+    text = f"{lead}\n\n{body}\n\n{disc}"
+    return payload("answer", lang, text, lead=lead, full=True, citations=citations, passages=passages,
+                   disclaimer=disc, buttons=_buttons(lang, False, False))
 
 
 def source(ctx: Context, idx: index_mod.Index | None = None) -> dict[str, Any]:

@@ -77,6 +77,9 @@ class Settings:
     web_port: int = field(default_factory=lambda: int(os.environ.get("WEB_PORT", "8080")))
     rasa_public_url: str = field(default_factory=lambda: os.environ.get(
         "RASA_PUBLIC_URL", f"http://localhost:{os.environ.get('RASA_PORT', '5005')}"))
+    # Public address of the web page: messaging channels link citations to its paragraph viewer
+    # (``/?p=<id>``). Unset: citations link to the original document where it has a UN symbol or DOI.
+    public_web_url: str = field(default_factory=lambda: os.environ.get("PUBLIC_WEB_URL", "").rstrip("/"))
     web_dir: Path = field(default_factory=lambda: _path("WEB_DIR", ROOT / "web"))
     workshop_path: Path = field(default_factory=lambda: _path("WORKSHOP", ROOT / "data" / "workshop.yml"))
 
