@@ -307,6 +307,25 @@ def cmd_web(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_channels(args: argparse.Namespace) -> int:
+    """Which messaging channels the environment enables; with --write, Rasa's credentials file."""
+    from bot import channels
+
+    try:
+        if args.write:
+            enabled = channels.write(Path(args.write))
+            names = ", ".join(c.name for c in enabled) or "none"
+            print(f"Wrote {args.write}: rest, socket.io; messengers: {names}")
+        else:
+            channels.enabled()
+            print("\n".join(channels.status()))
+    except channels.ChannelConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print("\n".join(channels.status()), file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_tune(args: argparse.Namespace) -> int:
     from bot import evaluate
 
@@ -368,6 +387,10 @@ def build_parser() -> argparse.ArgumentParser:
     sf.add_argument("-v", "--verbose", action="store_true", help="list every misjudged message")
     sf.add_argument("--out", help="write the reports as JSON")
     sf.set_defaults(func=cmd_safety)
+
+    cn = sub.add_parser("channels", help="messaging channels enabled by environment variables (docs/channels.md)")
+    cn.add_argument("--write", metavar="FILE", help="write Rasa's credentials file (secrets stay ${VARIABLES})")
+    cn.set_defaults(func=cmd_channels)
 
     t = sub.add_parser("tune", help="train the fusion ranker and confidence model on a question set")
     t.add_argument("--questions", help="question file (default tests/eval/dev-questions.json)")

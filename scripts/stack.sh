@@ -9,9 +9,14 @@
 # Ports: RASA_PORT (5005), ACTIONS_PORT (5055), WEB_PORT (8080: chat page, presenter view, JSON API).
 # Logs: run/actions.log, run/rasa.log, run/web.log. RASA_CORS: origins allowed to talk to Rasa from a
 # browser (default: the project's own page); add the origin of any page that embeds the widget.
+# Messaging channels (docs/channels.md): set their variables in the environment or in a .env file
+# (never committed); run/credentials.yml is generated from credentials.yml plus the channels they
+# enable. CREDENTIALS=file uses your own credentials file instead. RASA_INTERFACE (127.0.0.1): the
+# interface Rasa listens on; messengers reach it through your HTTPS reverse proxy or tunnel.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+if [ -f .env ]; then set -a; . ./.env; set +a; fi
 RUN=$ROOT/run
 RASA_PORT=${RASA_PORT:-5005}
 ACTIONS_PORT=${ACTIONS_PORT:-5055}
@@ -46,13 +51,18 @@ start() {
   for p in "$ACTIONS_PORT" "$RASA_PORT" "$WEB_PORT"; do
     port_free "$p" || { echo "error: port $p is in use (set ACTIONS_PORT / RASA_PORT / WEB_PORT, or run: make stop)" >&2; return 1; }
   done
+  local credentials=${CREDENTIALS:-$RUN/credentials.yml} channels="REST and socket.io"
+  if [ -z "${CREDENTIALS:-}" ]; then   # credentials.yml + the messengers the environment enables
+    channels=$(.venv/bin/python -m bot channels --write "$credentials") || return 1
+    channels=${channels#*: }
+  fi
   local t0=$SECONDS
   echo "Starting the action server on port $ACTIONS_PORT ..."
   nohup .venv/bin/python -m rasa_sdk --actions actions --port "$ACTIONS_PORT" >"$RUN/actions.log" 2>&1 &
   echo $! >"$RUN/actions.pid"
-  echo "Starting Rasa on port $RASA_PORT (REST and socket.io) ..."
-  nohup .venv-rasa/bin/rasa run --model "$MODEL" --port "$RASA_PORT" --interface 127.0.0.1 \
-    --credentials credentials.yml --endpoints endpoints.yml --cors ${RASA_CORS:-http://localhost:$WEB_PORT http://127.0.0.1:$WEB_PORT} \
+  echo "Starting Rasa on port $RASA_PORT ($channels) ..."
+  nohup .venv-rasa/bin/rasa run --model "$MODEL" --port "$RASA_PORT" --interface "${RASA_INTERFACE:-127.0.0.1}" \
+    --credentials "$credentials" --endpoints endpoints.yml --cors ${RASA_CORS:-http://localhost:$WEB_PORT http://127.0.0.1:$WEB_PORT} \
     >"$RUN/rasa.log" 2>&1 &
   echo $! >"$RUN/rasa.pid"
   echo "Starting the web page on port $WEB_PORT ..."
