@@ -11,7 +11,7 @@ export RASA_PORT ?= 5005
 export ACTIONS_PORT ?= 5055
 export WEB_PORT ?= 8080
 
-.PHONY: setup index train validate eval tune bench test test-py test-rasa test-browser browser screenshots web demo start stop status chat clean
+.PHONY: setup index train validate eval tune bench test test-py test-rasa test-browser test-channels channels browser screenshots web demo start stop status chat clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -59,6 +59,12 @@ test: setup index train browser ## the whole test suite: Python tests, Rasa data
 
 test-browser: setup index train browser ## only the real-browser tests (tests/test_browser.py)
 	$(PY) -m pytest -q tests/test_browser.py
+
+test-channels: setup index train ## messaging channels end to end against a fake platform API; one line per channel
+	$(PY) -m pytest -q tests/test_render.py tests/test_channels.py
+
+channels: setup         ## which messaging channels the environment (or .env) enables (docs/channels.md)
+	@set -a; [ -f .env ] && . ./.env; set +a; $(PY) -m bot channels
 
 test-rasa: train        ## Rasa test stories against the running action server
 	scripts/test_stories.sh

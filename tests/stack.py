@@ -65,15 +65,21 @@ class Stack:
             os.killpg(self.actions.pid, 15)
             self.actions.wait(timeout=30)
 
-    def start_rasa(self, cors: list[str] | None = None, api_token: str | None = None) -> float:
+    def start_rasa(self, cors: list[str] | None = None, api_token: str | None = None,
+                   credentials: Path | None = None, command: list[str] | None = None,
+                   env: dict[str, str] | None = None) -> float:
         """Start Rasa with the trained model; returns seconds until its REST channel answers.
-        ``cors``: browser origins allowed (the web page); ``api_token`` enables the HTTP API."""
+        ``cors``: browser origins allowed (the web page); ``api_token`` enables the HTTP API;
+        ``credentials``: another credentials file; ``command``: how to run ``rasa`` (default
+        .venv-rasa/bin/rasa); ``env``: extra environment variables."""
         t = time.perf_counter()
         log = open(self.tmp / "rasa.log", "ab")
         extra = (["--cors", *cors] if cors else []) + (["--enable-api", "--auth-token", api_token] if api_token else [])
-        self.rasa = subprocess.Popen([str(RASA), "run", "--model", str(MODEL), "--port", str(self.rasa_port),
-                                      "--interface", "127.0.0.1", "--credentials", "credentials.yml",
-                                      "--endpoints", "endpoints.yml", *extra], cwd=ROOT, env=self.env,
+        self.rasa = subprocess.Popen([*(command or [str(RASA)]), "run", "--model", str(MODEL),
+                                      "--port", str(self.rasa_port), "--interface", "127.0.0.1",
+                                      "--credentials", str(credentials or "credentials.yml"),
+                                      "--endpoints", "endpoints.yml", *extra], cwd=ROOT,
+                                     env={**self.env, **(env or {})},
                                      stdout=log, stderr=log, start_new_session=True)
         wait_for(f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/", 240, self.rasa)
         return time.perf_counter() - t
