@@ -133,6 +133,19 @@ def test_citation_opens_the_paragraph_viewer_in_context(site: Site, page: Any) -
     viewer.wait_for(state="hidden")
 
 
+def test_citation_link_from_a_messenger_opens_that_paragraph(site: Site, page: Any) -> None:
+    """Telegram/Slack/Teams/Mattermost citations link to /?p=<id> when PUBLIC_WEB_URL is set."""
+    pid = "a-conf-234-11:27"
+    page.goto(site.base + "/?p=" + pid)
+    page.locator("dialog#viewer").wait_for(state="visible")
+    expected = web.Api().idx.passage(pid).text[:30]
+    page.wait_for_function("(t) => { const el = document.querySelector('dialog#viewer .viewer-paragraph.current');"
+                           " return el && el.innerText.includes(t); }", arg=expected)
+    page.goto(site.base + "/?p=<img%20src=x%20onerror=alert(1)>")  # not a paragraph id: no viewer, no error
+    page.wait_for_selector("#chat-input")
+    assert not page.locator("dialog#viewer").is_visible() and not page.errors
+
+
 def test_feedback_reaches_the_tracker(site: Site, page: Any) -> None:
     page.goto(site.base + "/")
     reply = ask(page, "How are cryptocurrencies used for money laundering?")

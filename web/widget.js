@@ -1835,6 +1835,10 @@
     if (!S.embedded) {
       start();
       if (!S.presenter) focusInput();
+      // ?p=<paragraph id>: citation links from messaging channels open the paragraph viewer
+      const linked = /[?&]p=([^&#]+)/.exec(query);
+      const pid = linked ? decodeURIComponent(linked[1]) : "";
+      if (/^[0-9A-Za-z._-]+:[0-9A-Za-z._()-]+$/.test(pid)) openViewer(pid);
     }
   }
 
