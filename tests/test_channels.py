@@ -39,6 +39,7 @@ TG_TOKEN = "110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"   # the shape aiogram
 TG_SECRET = "tg-test-secret-9f8e7d6c5b4a"
 SLACK_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BF_APP_ID = "test-app-id"
+BF_TENANT = "72f988bf-0000-41af-91ab-2d7cd011db47"
 MM_WEBHOOK_TOKEN = "mm-outgoing-webhook-test-token"
 MM_BOT_TOKEN = "mm-bot-access-test-token"
 
@@ -84,6 +85,7 @@ def ch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Channels]:
         "TELEGRAM_API_URL": f"{fake.url}/tg",
         "SLACK_BOT_TOKEN": "xoxb-0000000000-test", "SLACK_SIGNING_SECRET": SLACK_SECRET,
         "BOTFRAMEWORK_APP_ID": BF_APP_ID, "BOTFRAMEWORK_APP_PASSWORD": "test-app-password",
+        "BOTFRAMEWORK_TENANT_ID": BF_TENANT,
         "MATTERMOST_URL": f"{fake.url}/mm/api/v4", "MATTERMOST_BOT_TOKEN": MM_BOT_TOKEN,
         "MATTERMOST_WEBHOOK_URL": f"http://127.0.0.1:{stack.rasa_port}/webhooks/mattermost/webhook",
         "MATTERMOST_WEBHOOK_TOKEN": MM_WEBHOOK_TOKEN, "CALLBACK_URL": f"{fake.url}/callback",
@@ -228,6 +230,8 @@ def test_botframework(ch: Channels, idx: Any) -> None:
     assert all(c.path == "/bf/v3/conversations/a:1pLq2Rs3Tu4Vw5Xy6Z-personal/activities" for c in sent)
     acts = [c.body for c in sent]
     assert {a["recipient"]["id"] for a in acts} == {"29:1a2b3c4d5e6f-official"}
+    token = ch.fake.find("/oauth2/v2.0/token")  # a single-tenant bot asks its own tenant for the token
+    assert token and token[0].path == f"/bf/{BF_TENANT}/oauth2/v2.0/token" and token[0].body["client_id"] == BF_APP_ID
     assert {a["textFormat"] for a in acts} == {"markdown"}
     text = "\n".join(a["text"] for a in acts)
     web = expected(QUESTION)

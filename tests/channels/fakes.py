@@ -186,7 +186,7 @@ class FakeAPI:
             return 200, {"issuer": "https://api.botframework.com", "jwks_uri": f"{self.url}/bf/keys"}
         if path == "/bf/keys":
             return 200, self.jwks
-        if path == "/bf/token":
+        if path == "/bf/token" or (path.startswith("/bf/") and path.endswith("/oauth2/v2.0/token")):
             return 200, {"token_type": "Bearer", "expires_in": 3600, "access_token": BF_ACCESS_TOKEN}
         if path.startswith("/bf/v3/conversations/"):
             if headers.get("authorization") != f"Bearer {BF_ACCESS_TOKEN}":
