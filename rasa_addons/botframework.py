@@ -3,15 +3,16 @@
 Rasa 3.6 always asks the multi-tenant endpoint (``login.microsoftonline.com/botframework.com``)
 for the token that authenticates replies. Azure no longer creates new multi-tenant bots; a
 single-tenant bot must get its token from its own tenant. With ``tenant_id`` set this connector
-does so; without it, it behaves exactly like Rasa's. Incoming requests are verified by Rasa's
-code unchanged (Microsoft-signed JWT, audience = the app id).
+does so; without it, it asks the same endpoint as Rasa's. Buttons of Rasa responses become
+``messageBack`` card actions Teams can show. Incoming requests are verified by Rasa's code
+unchanged (Microsoft-signed JWT, audience = the app id).
 """
 
 from __future__ import annotations
 
 import datetime
 import logging
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 import requests
 from rasa.core.channels import botframework as rasa_botframework
@@ -33,6 +34,15 @@ class BotFramework(rasa_botframework.BotFramework):
         if not self.tenant:
             return f"{base}/{rasa_botframework.MICROSOFT_OAUTH2_PATH}"
         return f"{base}/{self.tenant}/oauth2/v2.0/token"
+
+    async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
+                                     **kwargs: Any) -> None:
+        """Buttons as ``messageBack`` card actions (Rasa passes its own ``title``/``payload``
+        dicts, which are not Bot Framework card actions and are not shown by Teams)."""
+        actions = [{"type": "messageBack", "title": b["title"], "text": b["payload"], "displayText": b["title"]}
+                   for b in buttons]
+        card = {"contentType": "application/vnd.microsoft.card.hero", "content": {"text": text, "buttons": actions}}
+        await self.send(self.prepare_message(recipient_id, {"attachments": [card]}))
 
     async def _get_headers(self) -> Optional[Dict[Text, Any]]:
         cls = type(self)

@@ -246,8 +246,18 @@ def test_botframework(ch: Channels, idx: Any) -> None:
     assert post(hook, json.dumps(activity).encode(), auth)[0] == 200
     more = "\n".join(c.body["text"] for c in ch.fake.wait("/bf/v3/conversations/", t1))
     assert "More from the documents" in more and para(expected(QUESTION, offset=2)["citations"][0]) in more
+
+    t2 = time.time()  # a Rasa response with buttons (the greeting) also gets Teams card actions
+    activity.update({"text": "Hello", "id": "1763715600002"})
+    assert post(hook, json.dumps(activity).encode(), auth)[0] == 200
+    greeting = ch.fake.wait("/bf/v3/conversations/", t2)[-1].body
+    card = greeting["attachments"][0]["content"]
+    assert "policy documents" in card["text"]
+    assert {"type": "messageBack", "title": "Which documents?", "text": "/list_documents",
+            "displayText": "Which documents?"} in card["buttons"]
     REPORT["botframework"] = (f"{len(acts)} activity(ies), Markdown, {len(web['citations'])} citation links, "
-                              "disclaimer, messageBack buttons, press answered, missing/forged JWT 401")
+                              "disclaimer, messageBack buttons (answers and Rasa responses), press answered, "
+                              "missing/forged JWT 401, tenant token")
 
 
 # ------------------------------------------------------------------------------------------
