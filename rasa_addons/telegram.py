@@ -4,7 +4,8 @@ Rasa 3.6 accepts any POST to ``/webhooks/telegram/webhook`` (it only asks Telegr
 whether the bot's name matches the configuration) and registers the webhook without a secret.
 This connector registers it with ``secret_token`` and rejects updates whose
 ``X-Telegram-Bot-Api-Secret-Token`` header does not match; the open ``set_webhook`` route
-re-registers with the secret instead of without it. ``api_url`` points the bot at a local Bot
+re-registers with the secret instead of without it. Button presses are acknowledged
+(``answerCallbackQuery``) so the client stops its spinner. ``api_url`` points the bot at a local Bot
 API server (self-hosted, or a test double). Exceptions are logged, not re-raised, so Telegram
 does not redeliver an update that failed.
 """
@@ -67,6 +68,12 @@ class TelegramInput(rasa_telegram.TelegramInput):
             "url": self.webhook_url, "secret_token": self.secret_token,
             "allowed_updates": json.dumps(ALLOWED_UPDATES)}))
 
+    async def _acknowledge(self, query_id: Text) -> None:
+        try:
+            await self._output.request("answerCallbackQuery", {"callback_query_id": query_id})
+        except TelegramAPIError as error:
+            logger.warning(f"telegram: answerCallbackQuery failed: {error}")
+
     def get_output_channel(self) -> TelegramOutput:
         """The output channel, after registering the webhook (with its secret) at Telegram."""
         channel = TelegramOutput(self.access_token, self.api_url)
@@ -101,6 +108,10 @@ class TelegramInput(rasa_telegram.TelegramInput):
                 if not hmac.compare_digest(given, secret):
                     logger.warning("telegram: rejected an update without the webhook's secret token")
                     return response.text("forbidden", status=403)
+                update = request.json if isinstance(request.json, dict) else {}
+                query = update.get("callback_query") or {}
+                if query.get("id"):  # stop the button's spinner now; the answer follows as a message
+                    asyncio.create_task(self._acknowledge(str(query["id"])))
             return None
 
         return bp

@@ -150,6 +150,7 @@ def test_telegram(ch: Channels, idx: Any) -> None:
     press = json.dumps(load("telegram_callback_query.json")).encode()
     assert post(hook, press, {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": TG_SECRET})[0] == 200
     more = "\n".join(c.body["text"] for c in ch.fake.wait("/sendMessage", t1))
+    assert [c.body["callback_query_id"] for c in ch.fake.find("/answerCallbackQuery", t1)] == ["4382bfdwdsb323b2d9"]
     nxt = expected(QUESTION, offset=2)
     assert "More from the documents" in more and para(nxt["citations"][0]).split(",")[-1].strip().replace(".", "\\.") in more
     REPORT["telegram"] = (f"{len(bodies)} message(s), MarkdownV2 valid, {len(web['citations'])} citation links, "

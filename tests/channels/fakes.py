@@ -154,6 +154,8 @@ class FakeAPI:
             if api == "getMe":
                 return 200, {"ok": True, "result": {"id": 7000001, "is_bot": True, "first_name": "Policy Assistant",
                                                     "username": BOT_NAME}}
+            if api == "answerCallbackQuery":
+                return 200, {"ok": True, "result": True}
             if api == "setWebhook":
                 return 200, {"ok": True, "result": True, "description": "Webhook was set"}
             if api == "sendMessage":
