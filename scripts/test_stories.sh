@@ -6,6 +6,7 @@ export RASA_TELEMETRY_ENABLED=false TOKENIZERS_PARALLELISM=false PYTHONPATH=$PWD
 PORT=$(.venv/bin/python -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
 export ACTIONS_URL="http://127.0.0.1:$PORT/webhook" SANIC_HOST=127.0.0.1
 mkdir -p run
+export TRACKER_DB=$PWD/run/test-stories-tracker.db && rm -f "$TRACKER_DB"
 .venv/bin/python -m rasa_sdk --actions actions --port "$PORT" >run/test-actions.log 2>&1 &
 APID=$!
 trap 'kill $APID 2>/dev/null; pkill -P $APID 2>/dev/null || true' EXIT

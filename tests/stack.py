@@ -46,7 +46,8 @@ class Stack:
         self.actions_port, self.rasa_port = free_port(), free_port()
         self.tmp = tmp
         self.env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "SANIC_HOST": "127.0.0.1",
-                    "PYTHONPATH": str(ROOT), "ACTIONS_URL": f"http://127.0.0.1:{self.actions_port}/webhook"}
+                    "PYTHONPATH": str(ROOT), "ACTIONS_URL": f"http://127.0.0.1:{self.actions_port}/webhook",
+                    "TRACKER_DB": str(tmp / "tracker.db")}
         self.actions: subprocess.Popen[bytes] | None = None
         self.rasa: subprocess.Popen[bytes] | None = None
 
@@ -84,11 +85,14 @@ class Stack:
         wait_for(f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/", 240, self.rasa)
         return time.perf_counter() - t
 
-    def stop(self) -> None:
-        self.stop_actions()
+    def stop_rasa(self) -> None:
         if self.rasa and self.rasa.poll() is None:
             os.killpg(self.rasa.pid, 15)
             self.rasa.wait(timeout=30)
+
+    def stop(self) -> None:
+        self.stop_actions()
+        self.stop_rasa()
 
     def tracker(self, sender: str, token: str) -> dict[str, Any]:
         """The conversation's tracker through Rasa's HTTP API (needs ``api_token`` at start)."""
