@@ -11,7 +11,7 @@ export RASA_PORT ?= 5005
 export ACTIONS_PORT ?= 5055
 export WEB_PORT ?= 8080
 
-.PHONY: setup index train validate eval tune bench test test-py test-rasa test-browser test-channels channels browser screenshots web demo start stop status chat clean
+.PHONY: setup index train validate eval tune bench test test-py test-rasa test-browser test-channels channels purge browser screenshots web demo start stop status chat clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -65,6 +65,9 @@ test-channels: setup index train ## messaging channels end to end against a fake
 
 channels: setup         ## which messaging channels the environment (or .env) enables (docs/channels.md)
 	@set -a; [ -f .env ] && . ./.env; set +a; $(PY) -m bot channels
+
+purge:                  ## delete conversations idle for more than DAYS days (default 30) from run/tracker.db
+	$(PY) -m bot purge --days $${DAYS:-30}
 
 test-rasa: train        ## Rasa test stories against the running action server
 	scripts/test_stories.sh

@@ -326,6 +326,21 @@ def cmd_channels(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    """Delete conversations older than --days from the tracker store."""
+    from bot import retention
+
+    try:
+        done = retention.purge(args.days, Path(args.db) if args.db else None, dry_run=args.dry_run)
+    except retention.RetentionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    verb = "Would delete" if args.dry_run else "Deleted"
+    print(f"{verb} {done.conversations} conversation(s) ({done.events} events) idle for more than {args.days:g} days; "
+          f"{done.kept} kept.")
+    return 0
+
+
 def cmd_tune(args: argparse.Namespace) -> int:
     from bot import evaluate
 
@@ -391,6 +406,12 @@ def build_parser() -> argparse.ArgumentParser:
     cn = sub.add_parser("channels", help="messaging channels enabled by environment variables (docs/channels.md)")
     cn.add_argument("--write", metavar="FILE", help="write Rasa's credentials file (secrets stay ${VARIABLES})")
     cn.set_defaults(func=cmd_channels)
+
+    pg = sub.add_parser("purge", help="delete conversations older than N days from the tracker store")
+    pg.add_argument("--days", type=float, required=True, help="delete conversations idle for longer than this")
+    pg.add_argument("--db", help="SQLite tracker store (default TRACKER_DB or run/tracker.db)")
+    pg.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+    pg.set_defaults(func=cmd_purge)
 
     t = sub.add_parser("tune", help="train the fusion ranker and confidence model on a question set")
     t.add_argument("--questions", help="question file (default tests/eval/dev-questions.json)")
