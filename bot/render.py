@@ -356,8 +356,9 @@ def telegram(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
 def slack(payload: dict[str, Any]) -> list[dict[str, Any]]:
     markup = SlackMrkdwn()
+    bs = blocks(payload)
     sections: list[dict[str, Any]] = []
-    for b in blocks(payload):
+    for b in bs:
         for piece in render_blocks([b], markup, SLACK_TEXT_LIMIT):
             text = {"type": "mrkdwn", "text": piece}
             sections.append({"type": "context", "elements": [text]} if b.kind == "disclaimer"
@@ -369,7 +370,7 @@ def slack(payload: dict[str, Any]) -> list[dict[str, Any]]:
          "value": b["payload"][:SLACK_BUTTON_VALUE]} for i, b in enumerate(buttons)]} if buttons else None
     per_message = SLACK_MAX_BLOCKS - 1
     groups = [sections[i:i + per_message] for i in range(0, len(sections), per_message)] or [[]]
-    fallback = blocks(payload)[0].plain if blocks(payload) else ""
+    fallback = bs[0].plain if bs else ""
     out = []
     for i, group in enumerate(groups):
         bl = list(group) + ([actions] if actions and i == len(groups) - 1 else [])

@@ -88,15 +88,16 @@ class MattermostInput(rasa_mattermost.MattermostInput):
     def _body(request: Request) -> Dict[Text, Any]:
         """The request body, JSON or form-encoded (Mattermost's default for outgoing webhooks)."""
         if (request.content_type or "").startswith("application/json"):
-            data = request.json
-            return data if isinstance(data, dict) else {}
-        return {k: v[0] if isinstance(v, list) and v else v for k, v in (request.form or {}).items()}
+            data = request.json if isinstance(request.json, dict) else {}
+        else:
+            data = {k: v[0] if isinstance(v, list) and v else v for k, v in (request.form or {}).items()}
+        if isinstance(data.get("context"), str):
+            data["context"] = json.loads(data["context"])
+        return data
 
     def _authentic(self, data: Dict[Text, Any]) -> bool:
         if "context" in data and "trigger_word" not in data:
             context = data.get("context") or {}
-            if isinstance(context, str):
-                context = json.loads(context)
             action, signature = str(context.get("action", "")), str(context.get("signature", ""))
             return bool(action) and hmac.compare_digest(signature, sign(self.webhook_token, action))
         return hmac.compare_digest(str(data.get("token", "")).encode(), self.webhook_token.encode())
@@ -127,8 +128,7 @@ class MattermostInput(rasa_mattermost.MattermostInput):
                     await self._handle_message(text.strip(), str(data.get("user_id")), str(data.get("channel_id")),
                                                metadata, on_new_message)
             else:
-                context = data["context"] if isinstance(data["context"], dict) else json.loads(data["context"])
-                await self._handle_message(str(context["action"]), str(data.get("user_id")),
+                await self._handle_message(str(data["context"]["action"]), str(data.get("user_id")),
                                            str(data.get("channel_id")), metadata, on_new_message)
             return response.json({})
 

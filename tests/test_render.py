@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot import answers, channels, config, render
-from tests.channels.fakes import check_markdown_v2, visible_length
+from tests.channels.fakes import check_markdown_v2, telegram_plain, visible_length
 
 NASTY = "Art. 3(d) *bold* _it_ [x](y) ~s~ `c` >q #h +1 -2 =3 |p| {b} v1.0! back\\slash <script>alert(1)</script> & co"
 
@@ -29,22 +29,6 @@ def synthetic(text: str, n: int = 1, lang: str = "en", buttons: list[dict[str, s
     return answers.payload("answer", lang, "Lead\n\n" + text, lead="Lead line (test):", passages=passages,
                            citations=citations, disclaimer="Not legal advice. Check the original.",
                            buttons=buttons if buttons is not None else [{"title": "More results", "payload": "/more_results"}])
-
-
-def telegram_plain(markup: str) -> str:
-    """The text a Telegram reader sees (link targets and markup removed, escapes resolved)."""
-    markup = re.sub(r"\]\((?:\\.|[^)\\])*\)", "", markup)
-    out, i = [], 0
-    while i < len(markup):
-        c = markup[i]
-        if c == "\\":
-            out.append(markup[i + 1])
-            i += 2
-            continue
-        if c not in "*_~[]>":
-            out.append(c)
-        i += 1
-    return "".join(out)
 
 
 def markdown_plain(markup: str) -> str:

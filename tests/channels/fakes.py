@@ -10,6 +10,7 @@ token its login endpoint issued.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -50,12 +51,7 @@ def check_markdown_v2(text: str) -> None:
                 raise ValueError(f"Character '|' is reserved and must be escaped with the preceding '\\' (at {i})")
             token = "||"
         elif c == "`":
-            end = i + 1
-            while end < n and text[end] != "`":
-                end += 2 if text[end] == "\\" else 1
-            if end >= n:
-                raise ValueError(f"Can't find end of code entity at {i}")
-            i = end + 1
+            i = _closing(text, i + 1, "`", f"Can't find end of code entity at {i}") + 1
             continue
         elif c == "[":
             stack.append("[")
@@ -67,12 +63,7 @@ def check_markdown_v2(text: str) -> None:
             stack.pop()
             if not text.startswith("(", i + 1):
                 raise ValueError(f"link without URL at {i}")
-            j = i + 2
-            while j < n and text[j] != ")":
-                j += 2 if text[j] == "\\" else 1
-            if j >= n:
-                raise ValueError(f"Can't find end of the URL at {i}")
-            i = j + 1
+            i = _closing(text, i + 2, ")", f"Can't find end of the URL at {i}") + 1
             continue
         elif c in RESERVED:
             raise ValueError(f"Character '{c}' is reserved and must be escaped with the preceding '\\' (at {i})")
@@ -90,8 +81,19 @@ def check_markdown_v2(text: str) -> None:
         raise ValueError(f"Can't find end of the entity {stack[-1]!r}")
 
 
-def visible_length(markdown_v2: str) -> int:
-    """Characters Telegram counts after parsing (UTF-16 units, markup removed; approximate)."""
+def _closing(text: str, start: int, char: str, error: str) -> int:
+    """Index of the first unescaped ``char`` from ``start``; ``error`` if there is none."""
+    j = start
+    while j < len(text) and text[j] != char:
+        j += 2 if text[j] == "\\" else 1
+    if j >= len(text):
+        raise ValueError(error)
+    return j
+
+
+def telegram_plain(markdown_v2: str) -> str:
+    """The text a Telegram reader sees: link targets and markup removed, escapes resolved."""
+    markdown_v2 = re.sub(r"\]\((?:\\.|[^)\\])*\)", "", markdown_v2)
     out, i = [], 0
     while i < len(markdown_v2):
         c = markdown_v2[i]
@@ -102,7 +104,12 @@ def visible_length(markdown_v2: str) -> int:
         if c not in "*_~|>[]":
             out.append(c)
         i += 1
-    return len("".join(out).encode("utf-16-le")) // 2
+    return "".join(out)
+
+
+def visible_length(markdown_v2: str) -> int:
+    """Characters Telegram counts after parsing (UTF-16 units of the visible text)."""
+    return len(telegram_plain(markdown_v2).encode("utf-16-le")) // 2
 
 
 @dataclass
