@@ -11,7 +11,7 @@ export RASA_PORT ?= 5005
 export ACTIONS_PORT ?= 5055
 export WEB_PORT ?= 8080
 
-.PHONY: setup index train validate eval tune bench test test-py test-rasa test-browser test-channels channels purge browser screenshots web demo start stop status chat clean
+.PHONY: setup index train validate eval tune bench test test-py test-rasa test-browser test-channels channels purge load browser screenshots web demo start stop status chat clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -68,6 +68,11 @@ channels: setup         ## which messaging channels the environment (or .env) en
 
 purge:                  ## delete conversations idle for more than DAYS days (default 30) from run/tracker.db
 	$(PY) -m bot purge --days $${DAYS:-30}
+
+load:                   ## bounded load run against the running stack (make start first): LOAD_URL, SESSIONS, MESSAGES
+	@set -a; [ -f .env ] && . ./.env; set +a; mkdir -p bench/out; \
+	$(PY) bench/load.py --url $${LOAD_URL:-http://127.0.0.1:$(RASA_PORT)} --sessions $${SESSIONS:-20} \
+		--messages $${MESSAGES:-50} --token "$${RASA_TOKEN:-}" --label $${LOAD_LABEL:-single} --out bench/out/load-$${LOAD_LABEL:-single}.json
 
 test-rasa: train        ## Rasa test stories against the running action server
 	scripts/test_stories.sh

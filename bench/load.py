@@ -1,0 +1,163 @@
+"""Bounded load run against a running stack (``make load``).
+
+N concurrent sessions each send M messages through Rasa's REST channel, one at a time as a
+person would (wait for the reply, then send the next): English and Chinese document questions
+from the dev set, greetings, thanks and follow-ups ("tell me more", "更多", "show the full
+paragraph"). Prints messages sent, replies received, errors, lost replies, latency percentiles
+and throughput; writes the figures as JSON (``--out``).
+
+A *lost* reply is a message the server accepted (HTTP 200) without a bot message in the reply,
+or, when ``--token`` is given, a user message missing from the conversation's tracker afterwards
+(the tracker is checked through Rasa's HTTP API, and the order of the turns with it).
+
+    python bench/load.py --url http://127.0.0.1:5005 --sessions 20 --messages 50 [--token T]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot import evaluate  # noqa: E402
+
+SMALL_TALK = {
+    "en": ["hello", "thanks!", "what can you do?", "which documents do you have?"],
+    "zh": ["你好", "谢谢", "你能做什么？", "有哪些文件？"],
+}
+FOLLOW_UPS = {
+    "en": ["tell me more", "show the full paragraph", "which document is that?"],
+    "zh": ["更多", "显示完整段落", "这是哪个文件？"],
+}
+
+
+def script(rng: random.Random, questions: dict[str, list[str]], n: int) -> list[str]:
+    """One session's messages: a greeting, then questions mixed with follow-ups and small talk."""
+    lang = rng.choice(["en", "zh"])
+    out = [SMALL_TALK[lang][0]]
+    while len(out) < n:
+        r = rng.random()
+        if r < 0.15:                       # users switch language now and then
+            lang = "zh" if lang == "en" else "en"
+        if r < 0.55:
+            out.append(rng.choice(questions[lang]))
+        elif r < 0.85:
+            out.append(rng.choice(FOLLOW_UPS[lang]))
+        else:
+            out.append(rng.choice(SMALL_TALK[lang]))
+    return out[:n]
+
+
+async def session(client: httpx.AsyncClient, url: str, sender: str, messages: list[str],
+                  latencies: list[float], stats: dict[str, int], timeout: float) -> None:
+    for text in messages:
+        stats["sent"] += 1
+        t = time.perf_counter()
+        try:
+            resp = await client.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text},
+                                     timeout=timeout)
+        except httpx.HTTPError as exc:
+            stats["errors"] += 1
+            stats.setdefault(f"error:{type(exc).__name__}", 0)
+            stats[f"error:{type(exc).__name__}"] += 1
+            continue
+        latencies.append(time.perf_counter() - t)
+        if resp.status_code != 200:
+            stats["errors"] += 1
+            key = f"http:{resp.status_code}"
+            stats[key] = stats.get(key, 0) + 1
+            continue
+        replies = resp.json()
+        if replies:
+            stats["replied"] += 1
+            stats["bot_messages"] += len(replies)
+        else:
+            stats["lost"] += 1
+
+
+async def check_trackers(client: httpx.AsyncClient, url: str, token: str,
+                         sent: dict[str, list[str]]) -> tuple[int, int]:
+    """(user messages missing from trackers, conversations whose turns are out of order)."""
+    missing = disordered = 0
+    for sender, messages in sent.items():
+        resp = await client.get(f"{url}/conversations/{sender}/tracker", params={"token": token}, timeout=60)
+        resp.raise_for_status()
+        events = resp.json()["events"]
+        said = [e.get("text") for e in events if e.get("event") == "user"]
+        missing += max(0, len(messages) - len(said))
+        if said != messages[: len(said)]:
+            disordered += 1
+    return missing, disordered
+
+
+async def run(url: str, sessions: int, messages: int, token: str | None, seed: int, timeout: float) -> dict[str, Any]:
+    items = evaluate.load_questions(ROOT / "tests" / "eval" / "dev-questions.json")
+    questions = {lang: [it["question"] for it in items if it.get("lang") == lang] for lang in ("en", "zh")}
+    rng = random.Random(seed)
+    plans = {f"load-{uuid.uuid4().hex[:12]}": script(rng, questions, messages) for _ in range(sessions)}
+    stats = {"sent": 0, "replied": 0, "bot_messages": 0, "errors": 0, "lost": 0}
+    latencies: list[float] = []
+    limits = httpx.Limits(max_connections=sessions + 2, max_keepalive_connections=sessions + 2)
+    async with httpx.AsyncClient(limits=limits) as client:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(session(client, url, s, m, latencies, stats, timeout) for s, m in plans.items()))
+        wall = time.perf_counter() - t0
+        if token:
+            missing, disordered = await check_trackers(client, url, token, plans)
+            stats["lost"] += missing
+            stats["disordered_conversations"] = disordered
+    lat = np.array(latencies or [float("nan")]) * 1000
+    return {
+        "url": url, "sessions": sessions, "messages_per_session": messages, **stats,
+        "wall_s": round(wall, 1), "throughput_msg_s": round(stats["sent"] / wall, 1),
+        "p50_ms": round(float(np.percentile(lat, 50)), 1), "p95_ms": round(float(np.percentile(lat, 95)), 1),
+        "p99_ms": round(float(np.percentile(lat, 99)), 1), "tracker_checked": bool(token),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--url", default="http://127.0.0.1:5005", help="Rasa (or the load balancer) base URL")
+    ap.add_argument("--sessions", type=int, default=20)
+    ap.add_argument("--messages", type=int, default=50, help="messages per session")
+    ap.add_argument("--token", default=None, help="RASA_TOKEN: also check every turn reached the tracker")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--timeout", type=float, default=60.0, help="seconds before a reply counts as an error")
+    ap.add_argument("--label", default="", help="name of the stack, printed and saved")
+    ap.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
+    args = ap.parse_args(argv)
+    try:
+        httpx.get(f"{args.url}/webhooks/rest/", timeout=5).raise_for_status()
+    except httpx.HTTPError as exc:
+        print(f"error: no Rasa REST channel at {args.url} ({exc}); start the stack first (make start)",
+              file=sys.stderr)
+        return 1
+    res = asyncio.run(run(args.url, args.sessions, args.messages, args.token or None, args.seed, args.timeout))
+    res["label"] = args.label
+    print(f"load {args.label or args.url}: {res['sessions']} sessions x {res['messages_per_session']} messages")
+    print(f"  sent {res['sent']}, replied {res['replied']} ({res['bot_messages']} bot messages), "
+          f"errors {res['errors']}, lost {res['lost']}"
+          + (f", conversations out of order {res['disordered_conversations']}" if res["tracker_checked"] else
+             " (tracker not checked: no --token)"))
+    print(f"  latency p50 {res['p50_ms']} ms, p95 {res['p95_ms']} ms, p99 {res['p99_ms']} ms; "
+          f"throughput {res['throughput_msg_s']} msg/s over {res['wall_s']} s")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(res, indent=1), encoding="utf-8")
+    return 0 if res["errors"] == 0 and res["lost"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
