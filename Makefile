@@ -11,7 +11,7 @@ export RASA_PORT ?= 5005
 export ACTIONS_PORT ?= 5055
 export WEB_PORT ?= 8080
 
-.PHONY: setup index train validate eval tune bench test test-py test-rasa test-browser test-channels channels purge load browser screenshots web demo start stop status chat clean
+.PHONY: setup index train validate eval tune bench test test-py test-rasa test-browser test-channels channels purge load browser services scale-start scale-stop screenshots web demo start stop status chat clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -21,6 +21,15 @@ $(VENV)/.installed: requirements.lock requirements-rasa.lock scripts/setup.sh
 node_modules/.installed: package.json package-lock.json   # socket.io client and rasa-webchat for the page
 	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error && touch $@; \
 	else echo "warning: npm not found: the web page will use its REST fallback and /webchat is unavailable" >&2; fi
+
+services:               ## Debian postgresql, redis-server and nginx for the scale-out stack and its tests
+	scripts/services.sh
+
+scale-start: setup index train services ## scale-out stack: PostgreSQL, Redis, 2 Rasa + 2 action servers behind nginx (docs/deployment.md)
+	scripts/scale.sh start
+
+scale-stop:             ## stop the scale-out stack (conversations stay in its PostgreSQL data)
+	scripts/scale.sh stop
 
 browser:                ## Debian chromium + chromium-driver + CJK font for the browser tests
 	scripts/browser.sh
@@ -52,7 +61,7 @@ bench: index train browser      ## latency, memory and scale (docs/performance.m
 	$(PY) bench/rasa_bench.py
 	$(PY) bench/browser_bench.py
 
-test: setup index train browser ## the whole test suite: Python tests, Rasa data and test stories, end to end, browser
+test: setup index train browser services ## the whole test suite: Python tests, Rasa data and test stories, end to end, scale-out, browser
 	$(MAKE) validate
 	$(PY) -m pytest -q
 	$(MAKE) test-rasa

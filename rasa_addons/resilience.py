@@ -11,21 +11,12 @@ from __future__ import annotations
 import logging
 from typing import Any, List
 
-from functools import lru_cache
-from pathlib import Path
-
-import yaml
 from rasa.core.actions import action as rasa_action
 from rasa.shared.exceptions import RasaException
 
+from rasa_addons import texts
+
 log = logging.getLogger(__name__)
-_REPLIES = Path(__file__).resolve().parent.parent / "data" / "replies.yml"
-
-
-@lru_cache(maxsize=1)
-def _texts() -> dict:
-    data = yaml.safe_load(_REPLIES.read_text(encoding="utf-8"))
-    return {lang: data[lang]["unavailable"] for lang in ("en", "zh")}
 
 
 async def _run_or_apologise(self: rasa_action.RemoteAction, output_channel: Any, nlg: Any, tracker: Any,
@@ -36,8 +27,7 @@ async def _run_or_apologise(self: rasa_action.RemoteAction, output_channel: Any,
         raise
     except RasaException as exc:
         log.error("custom action %s unavailable: %s", self.name(), exc)
-        lang = "zh" if tracker.get_slot("lang") == "zh" else "en"
-        return [rasa_action.create_bot_utterance({"text": _texts()[lang]})]
+        return [rasa_action.create_bot_utterance({"text": texts.text("unavailable", tracker.get_slot("lang"))})]
 
 
 _original_run = rasa_action.RemoteAction.run

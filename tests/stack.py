@@ -80,7 +80,8 @@ class Stack:
                                       "--port", str(self.rasa_port), "--interface", "127.0.0.1",
                                       "--credentials", str(credentials or "credentials.yml"),
                                       "--endpoints", "endpoints.yml", *extra], cwd=ROOT,
-                                     env={**self.env, **(env or {})},
+                                     env={**self.env, **({"RASA_CORS": " ".join(cors)} if cors else {}),
+                                          **(env or {})},
                                      stdout=log, stderr=log, start_new_session=True)
         wait_for(f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/", 240, self.rasa)
         return time.perf_counter() - t

@@ -123,3 +123,38 @@ def test_policy_questions_on_sensitive_topics_are_answered_through_rasa(stack: S
                      "犯罪分子如何在网上诱骗儿童？"):
         reply = custom(stack.send(question))
         assert reply["kind"] == "answer" and reply["citations"], question
+
+
+def test_too_long_message_gets_a_clear_reply_in_the_users_language(stack: Stack) -> None:
+    sender = uuid.uuid4().hex
+    replies = stack.send("What about encryption? " * 200, sender)  # 4 600 characters
+    assert "too long" in text(replies) and "4000" in text(replies) and "not processed" in text(replies)
+    zh = stack.send("加密货币" * 1100, sender)
+    assert "太长" in text(zh) and "4000" in text(zh)
+    assert custom(stack.send("What is PhotoDNA?", sender))["kind"] == "answer"  # the conversation goes on
+
+
+def test_socketio_accepts_only_configured_browser_origins(stack: Stack) -> None:
+    import urllib.error
+    import urllib.request
+
+    def handshake(origin: str) -> int:
+        req = urllib.request.Request(f"http://127.0.0.1:{stack.rasa_port}/socket.io/?EIO=4&transport=polling",
+                                     headers={"Origin": origin})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert handshake("http://evil.example") == 400
+    assert handshake("http://localhost:8080") == 200  # the project's page (RASA_CORS default)
+
+
+def test_message_text_is_not_logged(stack: Stack) -> None:
+    marker = f"zebra{uuid.uuid4().hex[:10]}"
+    stack.send(f"What do the documents say about {marker} and trafficking?")
+    stack.send(f"{marker} " * 900)  # too long: refused, and still not logged
+    for name in ("rasa.log", "actions.log"):
+        log = (stack.tmp / name).read_text(encoding="utf-8", errors="replace")
+        assert log and marker not in log, name

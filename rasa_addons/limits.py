@@ -1,0 +1,87 @@
+"""Per-sender rate limit and maximum message size, in front of Rasa's message processing.
+
+Every channel (REST, socket.io, Telegram, ...) hands its messages to ``Agent.handle_message``;
+this wraps it. A message longer than ``MAX_MESSAGE_CHARS`` characters (default 4000) or
+beyond a sender's allowance (token bucket: ``RATE_LIMIT_BURST`` messages at once, default 20,
+refilled at ``RATE_LIMIT_PER_MINUTE``, default 120) is not processed: the sender gets a clear
+reply on the same channel, in the language of the message, saying what to do. Nothing is
+written to the conversation, so a resent message is handled normally. Set
+``RATE_LIMIT_PER_MINUTE=0`` to switch the rate limit off.
+
+The allowance is counted per Rasa process; behind a load balancer with N instances a sender
+gets at most N times as much (the nginx configuration in deploy/ adds a per-address limit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from typing import Any, Dict, List, Optional, Text, Tuple
+
+from rasa.core.agent import Agent
+from rasa.core.channels.channel import UserMessage
+
+from rasa_addons import texts
+
+log = logging.getLogger(__name__)
+
+
+def _env_int(name: Text, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        log.error("%s must be a whole number; using %s", name, default)
+        return default
+
+
+class RateLimiter:
+    """Token buckets per sender id, kept for at most ``max_senders`` recent senders."""
+
+    def __init__(self, per_minute: float, burst: int, max_senders: int = 50_000) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = max(1, burst)
+        self.max_senders = max_senders
+        self._buckets: Dict[Text, Tuple[float, float]] = {}
+
+    def allow(self, sender: Text, now: Optional[float] = None) -> bool:
+        if self.rate <= 0:
+            return True
+        now = time.monotonic() if now is None else now
+        tokens, last = self._buckets.pop(sender, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        allowed = tokens >= 1.0
+        self._buckets[sender] = (tokens - 1.0 if allowed else tokens, now)  # re-inserted: most recent last
+        if len(self._buckets) > self.max_senders:
+            self._buckets.pop(next(iter(self._buckets)))
+        return allowed
+
+
+MAX_MESSAGE_CHARS = _env_int("MAX_MESSAGE_CHARS", 4000)
+limiter = RateLimiter(_env_int("RATE_LIMIT_PER_MINUTE", 120), _env_int("RATE_LIMIT_BURST", 20))
+
+
+def _who(sender: Text) -> Text:
+    return hashlib.sha256(sender.encode("utf-8", "replace")).hexdigest()[:12]
+
+
+async def _handle_message_within_limits(self: Agent, message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
+    body = message.text or ""
+    reason = None
+    if len(body) > MAX_MESSAGE_CHARS:
+        reason, values = "too_long", {"length": len(body), "limit": MAX_MESSAGE_CHARS}
+    elif not limiter.allow(message.sender_id or ""):
+        reason, values = "rate_limited", {}
+    if reason is None:
+        return await _original_handle_message(self, message)
+    log.warning("message not processed (%s) for sender %s", reason, _who(message.sender_id or ""))
+    if message.output_channel is not None:
+        await message.output_channel.send_text_message(
+            message.sender_id, texts.text(reason, texts.guess_lang(body[:500]), **values))
+    return None
+
+
+_original_handle_message = Agent.handle_message
+if getattr(_original_handle_message, "__name__", "") != "_handle_message_within_limits":
+    Agent.handle_message = _handle_message_within_limits  # type: ignore[method-assign]

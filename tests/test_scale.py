@@ -1,0 +1,191 @@
+"""Scale-out stack (scripts/scale.sh, docs/deployment.md): PostgreSQL tracker store, Redis lock
+store, two Rasa instances and two action servers behind nginx, all on free local ports.
+
+One conversation's messages go to both Rasa instances; nothing is lost or reordered, even when
+messages of one conversation arrive at both instances at once (the lock store serialises them),
+and the conversation goes on when an instance or an action server dies. Also: the limits in front
+of Rasa, and a clear error when the database cannot be reached at start.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from tests.stack import MODEL, RASA, ROOT, free_port
+
+NEEDS = [shutil.which("redis-server"), shutil.which("nginx"), next(Path("/usr/lib/postgresql").glob("*/bin/initdb"), None)
+         if Path("/usr/lib/postgresql").is_dir() else None]
+pytestmark = [
+    pytest.mark.skipif(not (RASA.exists() and MODEL.exists()), reason="needs .venv-rasa and a trained model"),
+    pytest.mark.skipif(not all(NEEDS), reason="needs PostgreSQL, Redis and nginx (scripts/services.sh)"),
+]
+
+
+class Scaled:
+    """scripts/scale.sh on free ports, with its state in a throw-away folder."""
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="pa-scale-"))
+        self.dir.chmod(0o755)  # PostgreSQL runs as its own user and must reach its data folder
+        names = ["LB_PORT", "ACTIONS_LB_PORT", "RASA_PORT_1", "RASA_PORT_2", "ACTIONS_PORT_1", "ACTIONS_PORT_2",
+                 "PG_PORT", "REDIS_PORT", "WEB_PORT"]
+        self.ports = {n: free_port() for n in names}
+        self.token = uuid.uuid4().hex
+        self.env = {**os.environ, **{k: str(v) for k, v in self.ports.items()}, "SCALE_DIR": str(self.dir),
+                    "ENV_FILE": str(self.dir / "env"), "RASA_TOKEN": self.token,
+                    "TRACKER_PASSWORD": uuid.uuid4().hex, "RASA_PUBLIC_URL": "",
+                    # small per-sender allowance, so the rate-limit test needs few messages
+                    "RATE_LIMIT_PER_MINUTE": "6", "RATE_LIMIT_BURST": "12"}
+        for k in ("TRACKER_HOST", "TRACKER_PORT", "REDIS_HOST", "RASA_CORS"):
+            self.env.pop(k, None)
+
+    def script(self, command: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["scripts/scale.sh", command], cwd=ROOT, env=self.env, capture_output=True,
+                              text=True, timeout=timeout)
+
+    def url(self, port: str = "LB_PORT") -> str:
+        return f"http://127.0.0.1:{self.ports[port]}"
+
+    def send(self, message: str, sender: str, port: str = "LB_PORT") -> list[dict[str, Any]]:
+        body = json.dumps({"sender": sender, "message": message}).encode()
+        req = urllib.request.Request(f"{self.url(port)}/webhooks/rest/webhook", data=body,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            return json.loads(resp.read().decode())
+
+    def events(self, sender: str) -> list[dict[str, Any]]:
+        url = f"{self.url()}/conversations/{sender}/tracker?token={self.token}"
+        with urllib.request.urlopen(url, timeout=60) as resp:
+            return json.loads(resp.read().decode())["events"]
+
+    def kill(self, name: str, port: str) -> None:
+        """Kill a server and wait until its port is closed (down, not crashing mid-request)."""
+        pid = int((self.dir / f"{name}.pid").read_text())
+        subprocess.run(["pkill", "-9", "-P", str(pid)], check=False)  # the server's workers, then itself
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.ports[port])) != 0:
+                    return
+            time.sleep(0.1)
+        raise AssertionError(f"{name} still listening")
+
+
+def turns(events: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    """(user text, number of bot messages before the next user message), in tracker order."""
+    out: list[tuple[str, int]] = []
+    for e in events:
+        if e["event"] == "user":
+            out.append((e.get("text") or "", 0))
+        elif e["event"] == "bot" and out:
+            out[-1] = (out[-1][0], out[-1][1] + 1)
+    return out
+
+
+@pytest.fixture(scope="module")
+def scaled() -> Iterator[Scaled]:
+    s = Scaled()
+    try:
+        started = s.script("start")
+        assert started.returncode == 0, started.stdout + started.stderr
+        yield s
+    finally:
+        s.script("stop", timeout=120)
+        if not os.environ.get("KEEP_SCALE_DIR"):
+            shutil.rmtree(s.dir, ignore_errors=True)
+
+
+def test_one_conversation_spread_over_both_instances_keeps_every_turn_in_order(scaled: Scaled) -> None:
+    sender = f"spread-{uuid.uuid4().hex[:8]}"
+    said = ["hello", "What do the documents say about 3D-printed guns?", "tell me more", "人贩子如何利用加密货币？",
+            "更多", "show the full paragraph", "What is PhotoDNA?", "thanks!"]
+    before = (scaled.dir / "nginx-access.log").read_text().count("POST /webhooks/rest/webhook")
+    for message in said:
+        assert scaled.send(message, sender), f"no reply to {message!r}"
+    log = [line for line in (scaled.dir / "nginx-access.log").read_text().splitlines()
+           if "POST /webhooks/rest/webhook" in line][before:]
+    served_by = {line.split("upstream=")[1].split()[0] for line in log}
+    assert served_by == {f"127.0.0.1:{scaled.ports['RASA_PORT_1']}", f"127.0.0.1:{scaled.ports['RASA_PORT_2']}"}
+    conversation = turns(scaled.events(sender))
+    assert [t for t, _ in conversation] == said
+    assert all(n >= 1 for _, n in conversation), conversation
+    kinds = [((e.get("data") or {}).get("custom") or {}).get("kind") for e in scaled.events(sender)
+             if e["event"] == "bot"]
+    assert "answer" in kinds
+
+
+def test_simultaneous_messages_on_both_instances_are_handled_one_at_a_time(scaled: Scaled) -> None:
+    sender = f"race-{uuid.uuid4().hex[:8]}"
+    scaled.send("hello", sender)
+    said = [f"What do the documents say about topic {i}: {q}?" for i, q in
+            enumerate(["dark web markets", "grooming", "deepfakes", "cryptocurrency", "firearms", "trafficking"])]
+    ports = ["RASA_PORT_1", "RASA_PORT_2"] * 3
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        replies = list(pool.map(lambda mp: scaled.send(mp[0], sender, mp[1]), zip(said, ports)))
+    assert all(replies)
+    conversation = turns(scaled.events(sender))
+    assert sorted(t for t, _ in conversation[1:]) == sorted(said)  # none lost
+    assert all(n >= 1 for _, n in conversation), conversation      # each answered before the next began
+
+
+def test_limits_in_front_of_rasa(scaled: Scaled) -> None:
+    big = json.dumps({"sender": "big", "message": "x" * 70_000}).encode()
+    req = urllib.request.Request(f"{scaled.url()}/webhooks/rest/webhook", data=big,
+                                 headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req, timeout=30)
+    assert err.value.code == 413 and "too large" in json.loads(err.value.read())[0]["text"]
+
+    sender = f"flood-{uuid.uuid4().hex[:8]}"
+    texts = [" ".join(r.get("text", "") for r in scaled.send("hi", sender)) for _ in range(34)]
+    limited = [t for t in texts if "faster than I can take them" in t]
+    assert limited and len(limited) <= 34 - 24 + 2  # 12 per instance, a little refill
+    assert not any("faster" in r.get("text", "") for r in scaled.send("hi", f"other-{sender}"))
+    said = [t for t, _ in turns(scaled.events(sender))]
+    assert len(said) == 34 - len(limited)  # refused messages are not written to the conversation
+
+
+def test_conversation_goes_on_when_an_instance_and_an_action_server_die(scaled: Scaled) -> None:
+    sender = f"failover-{uuid.uuid4().hex[:8]}"
+    scaled.send("What do the documents say about 3D-printed guns?", sender)
+    scaled.kill("rasa1", "RASA_PORT_1")
+    scaled.kill("actions1", "ACTIONS_PORT_1")
+    for message in ["tell me more", "How do traffickers use cryptocurrency?", "更多", "What is PhotoDNA?"]:
+        replies = scaled.send(message, sender)
+        assert replies and "unavailable" not in json.dumps(replies), (message, replies)
+    said = [t for t, _ in turns(scaled.events(sender))]
+    assert said == ["What do the documents say about 3D-printed guns?", "tell me more",
+                    "How do traffickers use cryptocurrency?", "更多", "What is PhotoDNA?"]
+
+
+def test_unreachable_database_at_start_is_a_clear_error(tmp_path: Path) -> None:
+    dead_pg, dead_redis = free_port(), free_port()
+    env = {**os.environ, "RUN_DIR": str(tmp_path), "ENV_FILE": str(tmp_path / "env"), "RASA_TOKEN": "t",
+           "RASA_PORT": str(free_port()), "ACTIONS_PORT": str(free_port()), "WEB_PORT": str(free_port()),
+           "ENDPOINTS": "deploy/endpoints.scale.yml", "TRACKER_HOST": "127.0.0.1", "TRACKER_PORT": str(dead_pg),
+           "TRACKER_DB_NAME": "rasa", "TRACKER_USER": "rasa", "TRACKER_PASSWORD": "x",
+           "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(dead_redis)}
+    t = time.monotonic()
+    run = subprocess.run(["scripts/stack.sh", "start"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0 and time.monotonic() - t < 60
+    assert f"tracker store postgresql database rasa@127.0.0.1:{dead_pg}/rasa is unreachable" in run.stderr
+    assert f"lock store Redis at 127.0.0.1:{dead_redis} is unreachable" in run.stderr
+    assert not list(tmp_path.glob("*.pid"))  # nothing was started
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", int(env["RASA_PORT"]))) != 0
