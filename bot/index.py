@@ -80,8 +80,11 @@ def make_faiss_index(vectors: np.ndarray, settings: config.Settings) -> Any:
 
 
 def _say(progress: bool, message: str) -> None:
-    if progress:
+    """Tell the person at the terminal (``progress``), or else the log (the action server's)."""
+    if progress and sys.stderr.isatty():
         print(message, file=sys.stderr, flush=True)
+    else:
+        log.warning("search index: %s", message)
 
 
 def build(settings: config.Settings | None = None, progress: bool = True,

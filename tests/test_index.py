@@ -60,6 +60,19 @@ def test_corrupt_index_is_rebuilt(small_settings: config.Settings) -> None:
     assert idx.dense.ntotal == len(idx.rows)
 
 
+def test_missing_index_file_is_logged_and_rebuilt(small_settings: config.Settings,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """What the action server does when a file of its index was deleted: a clear log line, a
+    rebuild, and answers as before."""
+    index.ensure(small_settings, progress=False)
+    (small_settings.index_dir / "sentences.faiss").unlink()
+    with caplog.at_level("WARNING", logger="bot.index"):
+        idx = index.ensure(small_settings)  # no terminal: the message goes to the log
+    assert any("sentences.faiss" in r.getMessage() and "rebuilding" in r.getMessage() for r in caplog.records)
+    assert (small_settings.index_dir / "sentences.faiss").is_file()
+    assert search.search("加密货币", idx=idx, settings=small_settings)["results"]
+
+
 def test_large_collections_switch_to_hnsw(settings: config.Settings) -> None:
     import numpy as np
 
