@@ -260,7 +260,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from bot import evaluate
 
     path = Path(args.questions) if args.questions else None
-    systems = tuple(args.systems.split(",")) if args.systems else ("full", "rrf", "dense", "e5", "bm25", "baseline")
+    systems = tuple(args.systems.split(",")) if args.systems else None
     report = evaluate.evaluate(path, systems=systems)
     print(evaluate.format_report(report))
     if args.out:
@@ -388,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("eval", help="retrieval quality on a question set")
     e.add_argument("--questions", help="question file (default tests/eval/dev-questions.json)")
-    e.add_argument("--systems", help="comma list of full,rrf,dense,e5,bm25,baseline")
+    e.add_argument("--systems", help="comma list of full,rrf,dense,e5,bm25,en-text,baseline")
     e.add_argument("--out", help="also write the JSON report here")
     e.set_defaults(func=cmd_eval)
 
@@ -415,7 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("tune", help="train the fusion ranker and confidence model on a question set")
     t.add_argument("--questions", help="question file (default tests/eval/dev-questions.json)")
-    t.add_argument("-C", dest="c", type=float, default=1.0, help="inverse regularisation strength")
+    t.add_argument("-C", dest="c", type=float, default=0.3, help="inverse regularisation strength (0.3: best cross-validated on the dev set, docs/retrieval.md)")
     t.add_argument("--dry-run", action="store_true", help="report cross-validated quality, write nothing")
     t.set_defaults(func=cmd_tune)
     return parser

@@ -54,6 +54,10 @@ class Settings:
     zh_weight_extra: float = 1.0
     weight_bigram: float = 0.0      # character-bigram BM25, English / Chinese queries
     zh_weight_bigram: float = 1.0
+    weight_en: float = 1.0          # each English-reading ranking (translations), English / Chinese queries
+    zh_weight_en: float = 0.0
+    # Search the English reading too (data/documents/en/); "0" searches the originals only.
+    search_english: bool = field(default_factory=lambda: _env("SEARCH_ENGLISH", "1") != "0")
     doc_boost: float = 0.0          # fused-score bonus for passages of a document the query names
     expansion_weight: float = 1.0   # BM25 weight of a glossary concept found in an English query
     synonym_weight: float = 0.5     # BM25 weight of glossary synonyms of Chinese query terms

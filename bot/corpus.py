@@ -110,6 +110,7 @@ class Passage:
     parent: str = ""                                              # sub-item → its paragraph
     children: list[str] = field(default_factory=list)             # paragraph → its sub-items
     stitched: bool = False
+    text_en: str = ""              # unofficial English translation (data/documents/en/), if any
 
     @property
     def label(self) -> str:

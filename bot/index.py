@@ -7,6 +7,9 @@ Layout of ``models/index/`` (JSON + FAISS files, no pickle):
 - ``search.json``    searchable rows → passage, BM25 tokens, sentence spans, topics
 - ``passages.faiss`` one normalised vector per searchable passage (inner product = cosine)
 - ``sentences.faiss`` one vector per sentence of the searchable passages
+- ``passages-<k>.faiss`` the same passages embedded with each extra model
+- ``*-en*.faiss``    the same for the English reading (data/documents/en/); zero vectors for
+  passages without a translation
 
 A fingerprint of corpus + parser version + model + glossary + index format decides whether
 the saved index is current; it is rebuilt only when one of them changed. A build writes to
@@ -31,9 +34,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from bot import config, corpus as corpus_mod, embeddings, language
+from bot import config, corpus as corpus_mod, embeddings, language, translations
 
-INDEX_FORMAT = "5"
+INDEX_FORMAT = "6"
 log = logging.getLogger(__name__)
 
 
@@ -49,6 +52,7 @@ def fingerprint_parts(settings: config.Settings) -> dict[str, str]:
         "model": embeddings.model_fingerprint(settings.embedding_model),
         "extra_models": json.dumps([embeddings.model_fingerprint(m) for m in settings.extra_models]),
         "glossary": hashlib.sha256(glossary.read_bytes()).hexdigest() if glossary.exists() else "",
+        "translations": translations.fingerprint(settings.documents_dir),
         "format": INDEX_FORMAT,
     }
 
@@ -61,6 +65,13 @@ def embed_text(p: corpus_mod.Passage) -> str:
     """What the dense model sees for a passage: its innermost heading, then the text."""
     heading = p.section[-1]["title"] if p.section else ""
     return f"{heading}：{p.text}" if heading else p.text
+
+
+def embed_text_en(p: corpus_mod.Passage, headings: dict[str, dict[str, str]]) -> str:
+    """The same for the English reading: the heading's English rendering, then the translation."""
+    heading = p.section[-1]["title"] if p.section else ""
+    heading = headings.get(p.doc_id, {}).get(heading, "")
+    return f"{heading}: {p.text_en}" if heading else p.text_en
 
 
 def make_faiss_index(vectors: np.ndarray, settings: config.Settings) -> Any:
@@ -100,8 +111,15 @@ def build(settings: config.Settings | None = None, progress: bool = True,
         raise IndexError_(f"no documents found in {settings.documents_dir}")
     glossary = language.load_glossary(str(settings.glossary_path))
     glossary.add_to_jieba()
+    try:
+        english = translations.load(settings.documents_dir, [d.id for d in corp.documents])
+        headings = translations.headings(settings.documents_dir)
+    except translations.TranslationError as exc:
+        raise corpus_mod.ParseError(str(exc)) from exc
 
     all_passages = corp.passages()
+    for p in all_passages:
+        p.text_en = english.get(p.id, "")
     searchable = [i for i, p in enumerate(all_passages) if p.kind in settings.search_kinds]
     _say(progress, f"Indexing {len(corp.documents)} documents, {len(searchable)} searchable passages "
                    f"({len(all_passages)} in all) with {settings.embedding_model} ...")
@@ -116,14 +134,36 @@ def build(settings: config.Settings | None = None, progress: bool = True,
             sentence_rows.append([row, start, end])
             sentence_texts.append(text[start:end])
 
+    # the English reading: rows without a translation get no tokens and zero vectors
+    en_rows = [r for r, i in enumerate(searchable) if all_passages[i].text_en]
+    en_tokens = [translations.en_tokens(embed_text_en(all_passages[i], headings)) if all_passages[i].text_en else []
+                 for i in searchable]
+    en_sentence_rows: list[list[int]] = []
+    en_sentence_texts: list[str] = []
+    for row in en_rows:
+        text = all_passages[searchable[row]].text_en
+        for start, end in language.sentences(text):
+            en_sentence_rows.append([row, start, end])
+            en_sentence_texts.append(text[start:end])
+    if en_rows:
+        _say(progress, f"English reading: {len(en_rows)} of {len(searchable)} searchable passages translated")
+
     encoder = encoder or embeddings.Encoder(settings.embedding_model, threads=os.cpu_count())
     texts = [embed_text(all_passages[i]) for i in searchable]
+    en_texts = [embed_text_en(all_passages[searchable[r]], headings) for r in en_rows]
     passage_vecs = encoder.encode(texts, progress=progress, query=False)
     sentence_vecs = encoder.encode(sentence_texts, progress=progress, query=False)
-    extra_vecs = []
+    en_passage_vecs = _scatter(encoder.encode(en_texts, progress=progress, query=False) if en_rows else None,
+                               en_rows, len(searchable), passage_vecs.shape[1])
+    en_sentence_vecs = (encoder.encode(en_sentence_texts, progress=progress, query=False) if en_sentence_texts
+                        else np.zeros((0, passage_vecs.shape[1]), np.float32))
+    extra_vecs, en_extra_vecs = [], []
     for name in settings.extra_models:
         _say(progress, f"Embedding passages with {name} ...")
-        extra_vecs.append(embeddings.Encoder(name, threads=os.cpu_count()).encode(texts, batch_size=8, progress=progress, query=False))
+        extra = embeddings.Encoder(name, threads=os.cpu_count())
+        extra_vecs.append(extra.encode(texts, batch_size=8, progress=progress, query=False))
+        en_extra_vecs.append(_scatter(extra.encode(en_texts, batch_size=8, progress=progress, query=False) if en_rows else None,
+                                      en_rows, len(searchable), extra_vecs[-1].shape[1]))
 
     tmp = Path(tempfile.mkdtemp(prefix=".index-", dir=settings.index_dir.parent if settings.index_dir.parent.exists() else None))
     try:
@@ -133,10 +173,15 @@ def build(settings: config.Settings | None = None, progress: bool = True,
         faiss.write_index(make_faiss_index(sentence_vecs, settings), str(tmp / "sentences.faiss"))
         for k, vecs in enumerate(extra_vecs, start=1):
             faiss.write_index(make_faiss_index(vecs, settings), str(tmp / f"passages-{k}.faiss"))
+        faiss.write_index(make_faiss_index(en_passage_vecs, settings), str(tmp / "passages-en.faiss"))
+        faiss.write_index(make_faiss_index(en_sentence_vecs, settings), str(tmp / "sentences-en.faiss"))
+        for k, vecs in enumerate(en_extra_vecs, start=1):
+            faiss.write_index(make_faiss_index(vecs, settings), str(tmp / f"passages-en-{k}.faiss"))
         _write_json(tmp / "passages.json", [p.to_dict() for p in all_passages])
         _write_json(tmp / "search.json", {
             "rows": searchable, "tokens": tokens, "topics": topics, "sentences": sentence_rows,
             "bigrams": [language.bigrams(all_passages[i].text) for i in searchable],
+            "en_rows": en_rows, "en_tokens": en_tokens, "en_sentences": en_sentence_rows,
         })
         manifest = {
             "format": INDEX_FORMAT,
@@ -148,6 +193,8 @@ def build(settings: config.Settings | None = None, progress: bool = True,
             "passages": len(all_passages),
             "searchable": len(searchable),
             "sentences": len(sentence_texts),
+            "translated": len(en_rows),
+            "translated_documents": sorted({all_passages[searchable[r]].doc_id for r in en_rows}),
             "faiss": "IndexHNSWFlat" if len(searchable) > settings.flat_index_max else "IndexFlatIP",
             "documents": [d.meta for d in corp.documents],
             "warnings": {d.id: d.warnings for d in corp.documents if d.warnings},
@@ -161,6 +208,14 @@ def build(settings: config.Settings | None = None, progress: bool = True,
             shutil.rmtree(tmp, ignore_errors=True)
     _say(progress, f"Index written to {settings.index_dir} in {time.perf_counter() - started:.1f} s.")
     return Index.load(settings.index_dir, settings, encoder=encoder)
+
+
+def _scatter(vectors: np.ndarray | None, rows: list[int], n: int, dim: int) -> np.ndarray:
+    """One vector per searchable row: ``vectors`` at ``rows``, zeros elsewhere (no translation)."""
+    out = np.zeros((n, dim), np.float32)
+    if vectors is not None and len(rows):
+        out[rows] = vectors
+    return out
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -245,6 +300,14 @@ class Index:
     bm25: Any
     extra: list[tuple[str, Any]] = field(default_factory=list)   # (model name, passage index)
     bigrams: Any = None                                           # BM25 over character bigrams
+    # the English reading (rows without a translation have no tokens and zero vectors)
+    has_en: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    en_tokens: list[list[str]] = field(default_factory=list)
+    en_bm25: Any = None
+    en_dense: Any = None
+    en_sentence_index: Any = None
+    en_sentence_rows: np.ndarray = field(default_factory=lambda: np.zeros((0, 3), np.int64))
+    en_extra: list[Any] = field(default_factory=list)
     by_id: dict[str, int] = field(default_factory=dict)
     row_of: dict[int, int] = field(default_factory=dict)
     documents: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -254,6 +317,8 @@ class Index:
     _matrices: dict[str, np.ndarray] = field(default_factory=dict)
     _sent_start: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     _sent_count: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    _en_sent_start: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    _en_sent_count: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @classmethod
     def load(cls, index_dir: Path, settings: config.Settings | None = None,
@@ -271,13 +336,20 @@ class Index:
             sentence_index = faiss.read_index(str(index_dir / "sentences.faiss"))
             extra = [(name, faiss.read_index(str(index_dir / f"passages-{k}.faiss")))
                      for k, name in enumerate(manifest.get("extra_models") or [], start=1)]
+            en_dense = faiss.read_index(str(index_dir / "passages-en.faiss"))
+            en_sentence_index = faiss.read_index(str(index_dir / "sentences-en.faiss"))
+            en_extra = [faiss.read_index(str(index_dir / f"passages-en-{k}.faiss"))
+                        for k, _ in enumerate(manifest.get("extra_models") or [], start=1)]
         except FileNotFoundError as exc:
             raise IndexError_(f"index file missing: {exc.filename}") from exc
         except (ValueError, KeyError, RuntimeError, UnicodeDecodeError) as exc:
             raise IndexError_(f"index in {index_dir} is corrupt ({type(exc).__name__}: {exc})") from exc
         rows = list(search["rows"])
+        en_sentences = search.get("en_sentences") or []
         if (dense.ntotal != len(rows) or sentence_index.ntotal != len(search["sentences"])
-                or any(x.ntotal != len(rows) for _, x in extra)):
+                or any(x.ntotal != len(rows) for _, x in extra)
+                or en_dense.ntotal != len(rows) or any(x.ntotal != len(rows) for x in en_extra)
+                or en_sentence_index.ntotal != len(en_sentences) or len(search.get("en_tokens") or []) != len(rows)):
             raise IndexError_(f"index in {index_dir} is inconsistent (vector counts do not match)")
         tokens = search["tokens"]
         bm25 = LexicalIndex(tokens) if tokens else None
@@ -287,14 +359,23 @@ class Index:
             topics=search.get("topics") or [[] for _ in rows],
             sentence_rows=np.array(search["sentences"], dtype=np.int64).reshape(-1, 3),
             dense=dense, sentence_index=sentence_index, bm25=bm25, _encoder=encoder, extra=extra,
-            bigrams=bigram_index,
+            bigrams=bigram_index, en_tokens=search["en_tokens"], en_dense=en_dense,
+            en_sentence_index=en_sentence_index, en_extra=en_extra,
+            en_sentence_rows=np.array(en_sentences, dtype=np.int64).reshape(-1, 3),
         )
+        index.has_en = np.zeros(len(rows), bool)
+        index.has_en[list(search.get("en_rows") or [])] = True
+        index.en_bm25 = LexicalIndex(index.en_tokens) if any(index.en_tokens) else None
         index.by_id = {p.id: i for i, p in enumerate(passages)}
         index.row_of = {pi: r for r, pi in enumerate(rows)}
         index.documents = {d["id"]: d for d in manifest.get("documents", [])}
         counts = np.bincount(index.sentence_rows[:, 0], minlength=len(rows)) if len(index.sentence_rows) else np.zeros(len(rows), np.int64)
         index._sent_count = counts
         index._sent_start = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(rows) else counts
+        en_counts = (np.bincount(index.en_sentence_rows[:, 0], minlength=len(rows)) if len(index.en_sentence_rows)
+                     else np.zeros(len(rows), np.int64))
+        index._en_sent_count = en_counts
+        index._en_sent_start = np.concatenate([[0], np.cumsum(en_counts)[:-1]]) if len(rows) else en_counts
         return index
 
     @property
@@ -323,13 +404,22 @@ class Index:
                 faiss_index = self.dense
             elif which == "sentences":
                 faiss_index = self.sentence_index
+            elif which == "en_dense":
+                faiss_index = self.en_dense
+            elif which == "en_sentences":
+                faiss_index = self.en_sentence_index
+            elif which.startswith("en_extra"):
+                faiss_index = self.en_extra[int(which[8:]) - 1]
             else:
                 faiss_index = self.extra[int(which[5:]) - 1][1]
             cached = self._matrices[which] = _matrix_view(faiss_index)
         return cached
 
-    def sentence_span(self, row: int) -> tuple[int, int]:
-        """First sentence id and count of searchable row ``row`` (sentences are contiguous)."""
+    def sentence_span(self, row: int, en: bool = False) -> tuple[int, int]:
+        """First sentence id and count of searchable row ``row`` (sentences are contiguous);
+        ``en``: of its English reading."""
+        if en:
+            return int(self._en_sent_start[row]), int(self._en_sent_count[row])
         return int(self._sent_start[row]), int(self._sent_count[row])
 
 

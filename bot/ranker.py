@@ -2,7 +2,7 @@
 
 Each candidate passage (the union of every ranker's top list) gets a small feature vector:
 similarities from each dense model, its best sentence, BM25, reciprocal ranks, and a few
-shape features; Chinese queries get their own copy of the features so each language learns
+shape features, for the original text and again for its English reading; Chinese queries get their own copy of the features so each language learns
 its own balance. A logistic regression trained on the dev set (``python -m bot tune``)
 scores candidates; a second one, over the top candidate's features, gives the probability
 that the documents answer the question at all. Both are stored in ``data/ranker.json``
@@ -25,6 +25,8 @@ BASE_FEATURES = [
     "extra_cos", "extra_gap", "dense_cos", "dense_gap", "sentence_cos", "sentence_gap",
     "bm25_rel", "bm25_abs", "bigram_rel", "rr_extra", "rr_dense", "rr_sentence", "rr_bm25", "rr_bigram",
     "has_children", "log_length", "doc_named",
+    "en_dense_cos", "en_dense_gap", "en_sentence_cos", "en_sentence_gap", "en_extra_cos", "en_extra_gap",
+    "en_bm25_rel", "en_bm25_abs", "rr_en_dense", "rr_en_bm25", "rr_en_extra",
 ]
 FEATURES = BASE_FEATURES + [f"zh_{n}" for n in BASE_FEATURES]
 QUERY_FEATURES = [
@@ -32,6 +34,7 @@ QUERY_FEATURES = [
     "max_extra_cos", "max_dense_cos", "max_sentence_cos", "glossary_terms", "uncovered_en",
     "zh_oov", "top_coverage", "zh",
     "zh_top_extra_cos", "zh_max_extra_cos", "zh_top_sentence_cos", "zh_top_bm25_abs", "zh_top_coverage",
+    "top_en_extra_cos", "max_en_extra_cos", "top_en_sentence_cos", "top_en_bm25_abs", "en_oov", "en_top_coverage",
 ]
 
 
@@ -76,7 +79,8 @@ def candidate_features(rows: Sequence[dict[str, float]], zh: bool) -> np.ndarray
     """Feature matrix for candidates of one query (``rows`` hold the raw per-candidate values)."""
     if not rows:
         return np.zeros((0, len(FEATURES)))
-    top = {k: max(r[k] for r in rows) for k in ("extra_cos", "dense_cos", "sentence_cos", "bm25", "bigram")}
+    top = {k: max(r[k] for r in rows) for k in ("extra_cos", "dense_cos", "sentence_cos", "bm25", "bigram",
+                                               "en_dense_cos", "en_sentence_cos", "en_extra_cos", "en_bm25")}
     out = []
     for r in rows:
         base = [
@@ -90,6 +94,12 @@ def candidate_features(rows: Sequence[dict[str, float]], zh: bool) -> np.ndarray
             1.0 / (RRF_K + r["rank_sentence"]), 1.0 / (RRF_K + r["rank_bm25"]),
             1.0 / (RRF_K + r["rank_bigram"]),
             r["has_children"], math.log(max(1.0, r["length"])), r["doc_named"],
+            r["en_dense_cos"], r["en_dense_cos"] - top["en_dense_cos"],
+            r["en_sentence_cos"], r["en_sentence_cos"] - top["en_sentence_cos"],
+            r["en_extra_cos"], r["en_extra_cos"] - top["en_extra_cos"],
+            r["en_bm25"] / top["en_bm25"] if top["en_bm25"] > 0 else 0.0,
+            r["en_bm25"] / (r["en_bm25"] + 10.0),
+            1.0 / (RRF_K + r["rank_en_dense"]), 1.0 / (RRF_K + r["rank_en_bm25"]), 1.0 / (RRF_K + r["rank_en_extra"]),
         ]
         out.append(base + [v * (1.0 if zh else 0.0) for v in base])
     return np.array(out, dtype=np.float64)
@@ -105,6 +115,8 @@ def query_features(rows: Sequence[dict[str, float]], top_score: float, cover: di
         float(min(cover["glossary_terms"], 5)), cover["uncovered_en"], cover["zh_oov"], cover["top_coverage"], z,
         z * best["extra_cos"], z * max(r["extra_cos"] for r in rows), z * best["sentence_cos"],
         z * best["bm25"] / (best["bm25"] + 10.0), z * cover["top_coverage"],
+        best["en_extra_cos"], max(r["en_extra_cos"] for r in rows), best["en_sentence_cos"],
+        best["en_bm25"] / (best["en_bm25"] + 10.0), cover["en_oov"], cover["en_top_coverage"],
     ]
     return np.array(vals, dtype=np.float64)
 

@@ -5,7 +5,10 @@ confidence that turns into ``no_answer`` below the threshold chosen on the dev s
 
     {"query", "lang", "status": "ok"|"no_answer", "confidence", "notice",
      "results": [{"id", "doc_id", "doc_title", "doc_symbol", "section", "paragraph",
-                  "citation", "text", "score", "highlights", "footnotes", ...}]}
+                  "citation", "text", "text_en", "score", "highlights", "highlights_en",
+                  "footnotes", ...}]}
+
+``text_en`` is the passage's unofficial English translation ("" when its document has none).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from bot import cite, config, index as index_mod, language, ranker
+from bot import cite, config, index as index_mod, language, ranker, translations
 from bot.corpus import Passage
 
 
@@ -42,6 +45,7 @@ class Query:
     dense_text: str
     content_words: list[str] = field(default_factory=list)   # non-stopword query words
     uncovered_en: float = 0.0    # share of English content words no glossary term explains
+    en_terms: dict[str, float] = field(default_factory=dict)  # English stems, for the English reading
 
     @property
     def tokens(self) -> list[str]:
@@ -79,7 +83,10 @@ def prepare(text: Any, settings: config.Settings | None = None) -> Query:
     en_words = [w for w in words if re.fullmatch(r"[a-z][a-z\-']*", w)]
     explained = {v for t in expansion.english for e in t.en for v in re.split(r"[\s\-]+", e.lower())}
     uncovered = sum(1 for w in en_words if w not in explained) / len(en_words) if en_words else 0.0
-    return Query(raw, clean, lang, truncated, expansion, terms, clean, words, uncovered)
+    en_terms: dict[str, float] = {}
+    for stem in translations.en_tokens(clean):
+        en_terms[stem] = en_terms.get(stem, 0.0) + 1.0
+    return Query(raw, clean, lang, truncated, expansion, terms, clean, words, uncovered, en_terms)
 
 
 def mentioned_docs(text: str, idx: index_mod.Index) -> set[str]:
@@ -189,6 +196,26 @@ def retrieve(q: Query, idx: index_mod.Index, qv: np.ndarray, rows_allowed: set[i
                               depth)
         break  # the first extra model feeds the "extra" signal
 
+    # the English reading: the same query against the translations, merged by passage row
+    # (Chinese queries use it only with a non-zero zh_weight_en: measured, it did not help them)
+    english = (settings.search_english and idx.en_dense is not None and bool(idx.has_en.any())
+               and (q.lang != "zh" or settings.zh_weight_en > 0))
+    en_bm25_all = np.zeros(n, np.float32)
+    if english:
+        has_en = idx.has_en
+        en_scores, en_ids = idx.en_dense.search(qv, search_depth)
+        lists["en_dense"] = _top({int(r): float(v) for r, v in zip(en_ids[0], en_scores[0])
+                                  if r >= 0 and has_en[r] and allowed(int(r))}, depth)
+        if idx.en_bm25 is not None and q.en_terms:
+            en_bm25_all = idx.en_bm25.scores(q.en_terms)
+            e_order = np.argsort(-en_bm25_all)[:search_depth]
+            lists["en_bm25"] = _top({int(r): float(en_bm25_all[r]) for r in e_order
+                                     if en_bm25_all[r] > 0 and allowed(int(r))}, depth)
+        if extra_vecs and idx.en_extra:
+            x_scores, x_ids = idx.en_extra[0].search(extra_vecs[0][0], search_depth)
+            lists["en_extra"] = _top({int(r): float(v) for r, v in zip(x_ids[0], x_scores[0])
+                                      if r >= 0 and has_en[r] and allowed(int(r))}, depth)
+
     rows = set()
     for ranking in lists.values():
         rows.update(ranking)
@@ -199,6 +226,11 @@ def retrieve(q: Query, idx: index_mod.Index, qv: np.ndarray, rows_allowed: set[i
     dense_sims = (idx.vectors("dense")[row_list] @ qv.T).max(axis=1)
     extra_sims = (idx.vectors("extra1")[row_list] @ extra_vecs[0][0][0]) if extra_vecs else None
     sent_matrix = idx.vectors("sentences")
+    shift = imputation(model if model else None)
+    if english:
+        en_dense_sims = (idx.vectors("en_dense")[row_list] @ qv.T).max(axis=1)
+        en_extra_sims = (idx.vectors("en_extra1")[row_list] @ extra_vecs[0][0][0]) if extra_vecs and idx.en_extra else None
+        en_sent_matrix = idx.vectors("en_sentences")
     for k_row, row in enumerate(row_list):
         c = Candidate(row)
         c.dense = float(dense_sims[k_row])
@@ -220,6 +252,22 @@ def retrieve(q: Query, idx: index_mod.Index, qv: np.ndarray, rows_allowed: set[i
             "has_children": 1.0 if p.children else 0.0, "length": float(len(p.text)),
             "doc_named": 1.0 if p.doc_id in named else 0.0,
         }
+        # English-reading signals; a passage without a translation (or a query that does not use
+        # them) takes its original's values, shifted by the mean gap seen in training
+        en = english and bool(idx.has_en[row])
+        raw = c.raw
+        if en:
+            e_start, e_count = idx.sentence_span(row, en=True)
+            en_sent = float((en_sent_matrix[e_start:e_start + e_count] @ qv.T).max()) if e_count else 0.0
+        gap = shift if english else {}
+        raw["en_dense_cos"] = float(en_dense_sims[k_row]) if en else c.dense + gap.get("en_dense_cos", 0.0)
+        raw["en_sentence_cos"] = en_sent if en else c.sentence + gap.get("en_sentence_cos", 0.0)
+        raw["en_extra_cos"] = (float(en_extra_sims[k_row]) if en and en_extra_sims is not None
+                               else c.extra + gap.get("en_extra_cos", 0.0))
+        raw["en_bm25"] = float(en_bm25_all[row]) if en else max(0.0, c.bm25 + gap.get("en_bm25", 0.0))
+        raw["rank_en_dense"] = c.ranks.get("en_dense", missing_rank) if en else raw["rank_dense"]
+        raw["rank_en_bm25"] = c.ranks.get("en_bm25", missing_rank) if en else raw["rank_bm25"]
+        raw["rank_en_extra"] = c.ranks.get("en_extra", missing_rank) if en else raw["rank_extra"]
         cands.append(c)
     if not cands:
         return []
@@ -235,6 +283,9 @@ def retrieve(q: Query, idx: index_mod.Index, qv: np.ndarray, rows_allowed: set[i
             "bm25": settings.zh_weight_bm25 if zh else settings.weight_bm25,
             "extra": settings.zh_weight_extra if zh else settings.weight_extra,
             "bigram": settings.zh_weight_bigram if zh else settings.weight_bigram,
+            "en_dense": settings.zh_weight_en if zh else settings.weight_en,
+            "en_bm25": settings.zh_weight_en if zh else settings.weight_en,
+            "en_extra": settings.zh_weight_en if zh else settings.weight_en,
         }
         for c in cands:
             c.fused = sum(weights[name] / (settings.rrf_k + r) for name, r in c.ranks.items())
@@ -271,16 +322,38 @@ def threshold(settings: config.Settings, idx: index_mod.Index | None = None) -> 
     return 0.5
 
 
+def imputation(model: ranker.Model | None) -> dict[str, float]:
+    """Mean gap between English-reading and original signals (English questions, training
+    set): what a passage without a translation is assumed to score on its English reading."""
+    return dict(model.info.get("en_imputation") or {}) if model else {}
+
+
 def coverage(q: Query, top: Candidate, idx: index_mod.Index) -> dict[str, float]:
-    """How much of the query the corpus and the top passage explain (for the confidence)."""
+    """How much of the query the corpus and the top passage explain (for the confidence).
+
+    The English-reading features need translations: where the top passage has none, its
+    coverage is the original's shifted by the training gap; where some documents have none,
+    the share of query words unknown to the English vocabulary cannot be told and takes its
+    training mean."""
     vocab = idx.bm25.vocab if idx.bm25 is not None else {}
     zh_words = [w for w in q.content_words if language.has_cjk(w)]
     oov = sum(1 for w in zh_words if w not in vocab) / len(zh_words) if zh_words else 0.0
     tokens = set(idx.tokens[top.row]) if top.row < len(idx.tokens) else set()
     total = sum(q.terms.values())
     covered = sum(w for t, w in q.terms.items() if t in tokens) / total if total else 0.0
+    en_vocab = idx.en_bm25.vocab if idx.en_bm25 is not None else {}
+    en_total = sum(q.en_terms.values())
+    en_oov = sum(w for t, w in q.en_terms.items() if t not in en_vocab) / en_total if en_total and en_vocab else 0.0
+    en_top = set(idx.en_tokens[top.row]) if top.row < len(idx.en_tokens) else set()
+    en_covered = sum(w for t, w in q.en_terms.items() if t in en_top) / en_total if en_total and en_top else 0.0
+    english = idx.settings.search_english and q.lang != "zh" and len(idx.has_en) and bool(idx.has_en.any())
+    if english and not bool(idx.has_en.all()):
+        shift = imputation(get_model(idx.settings, idx))
+        if not bool(idx.has_en[top.row]):
+            en_covered = min(1.0, max(0.0, covered + shift.get("en_top_coverage", 0.0)))
+        en_oov = shift.get("en_oov_mean", en_oov)
     return {"glossary_terms": float(len(q.expansion.terms)), "uncovered_en": q.uncovered_en,
-            "zh_oov": oov, "top_coverage": covered}
+            "zh_oov": oov, "top_coverage": covered, "en_oov": en_oov, "en_top_coverage": en_covered}
 
 
 _MODEL: dict[str, ranker.Model | None] = {}
@@ -315,23 +388,33 @@ def answer_type(text: str) -> str:
     return ""
 
 
-def highlights(q_vec: np.ndarray, row: int, idx: index_mod.Index, q: Query, n: int = 1) -> list[dict[str, Any]]:
-    """The passage's best sentence(s) for the query, as character spans."""
-    start, count = idx.sentence_span(row)
+def highlights(q_vec: np.ndarray, row: int, idx: index_mod.Index, q: Query, n: int = 1,
+               en: bool = False) -> list[dict[str, Any]]:
+    """The passage's best sentence(s) for the query, as character spans (``en``: in its English
+    reading; empty when it has none)."""
+    start, count = idx.sentence_span(row, en=en)
     if count == 0:
         return []
-    sims = (idx.vectors("sentences")[start:start + count] @ q_vec.T).max(axis=1)
-    text = idx.passages[idx.rows[row]].text
-    terms = {language.normalise(t) for t in set(q.expansion.zh_terms) | {t for t in q.tokens if len(t) > 1}}
+    p = idx.passages[idx.rows[row]]
+    text = p.text_en if en else p.text
+    sims = (idx.vectors("en_sentences" if en else "sentences")[start:start + count] @ q_vec.T).max(axis=1)
+    sentence_rows = idx.en_sentence_rows if en else idx.sentence_rows
+    if en:
+        terms = set(q.en_terms)
+    else:
+        terms = {language.normalise(t) for t in set(q.expansion.zh_terms) | {t for t in q.tokens if len(t) > 1}}
     wants = answer_type(q.text)
     scored = []
     for k in range(count):
-        _, s, e = (int(x) for x in idx.sentence_rows[start + k])
-        sentence = language.normalise(text[s:e])
-        overlap = sum(1 for t in terms if t in sentence)
+        _, s, e = (int(x) for x in sentence_rows[start + k])
+        if en:
+            overlap = len(terms & set(translations.en_tokens(text[s:e])))
+        else:
+            sentence = language.normalise(text[s:e])
+            overlap = sum(1 for t in terms if t in sentence)
         bonus = 0.05 * min(overlap, 4)
-        if wants == "number" and re.search(r"\d", sentence):
-            bonus += 0.1 + (0.05 if "%" in sentence or "％" in sentence else 0.0)
+        if wants == "number" and re.search(r"\d", text[s:e]):
+            bonus += 0.1 + (0.05 if "%" in text[s:e] or "％" in text[s:e] else 0.0)
         elif wants == "date" and re.search(r"\d{4}\s*年|\b(19|20)\d{2}\b", text[s:e]):
             bonus += 0.1
         scored.append((float(sims[k]) + bonus, s, e))
@@ -341,7 +424,8 @@ def highlights(q_vec: np.ndarray, row: int, idx: index_mod.Index, q: Query, n: i
 
 
 def result_dict(p: Passage, idx: index_mod.Index, lang: str, score: float,
-                hl: list[dict[str, Any]], topics: Iterable[str] = ()) -> dict[str, Any]:
+                hl: list[dict[str, Any]], topics: Iterable[str] = (),
+                hl_en: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The JSON shape of one result (also used to show a paragraph directly)."""
     meta = idx.documents.get(p.doc_id, {"id": p.doc_id})
     cite_lang = "zh" if lang == "zh" else "en"
@@ -350,7 +434,7 @@ def result_dict(p: Passage, idx: index_mod.Index, lang: str, score: float,
         note = idx.passage(fid)
         if note is not None:
             notes.append({"id": note.id, "number": fid.rsplit(":", 1)[-1].replace("fn", "").replace("reference", "ref "),
-                          "text": note.text})
+                          "text": note.text, "text_en": note.text_en})
     return {
         "id": p.id,
         "doc_id": p.doc_id,
@@ -364,8 +448,10 @@ def result_dict(p: Passage, idx: index_mod.Index, lang: str, score: float,
         "page": p.page,
         "citation": cite.citation(p, meta, cite_lang),
         "text": p.text,
+        "text_en": p.text_en,
         "score": round(float(score), 4),
         "highlights": hl,
+        "highlights_en": hl_en or [],
         "footnotes": notes,
         "footnote_offsets": p.footnote_offsets,
         "topics": list(topics),
@@ -423,5 +509,6 @@ def search(query: Any, top_k: int | None = None, doc: str | None = None,
     for c in cands[:top_k]:
         p = idx.passages[idx.rows[c.row]]
         hl = highlights(qv, c.row, idx, q, settings.highlight_sentences)
-        response["results"].append(result_dict(p, idx, q.lang, c.fused, hl, idx.topics[c.row]))
+        hl_en = highlights(qv, c.row, idx, q, settings.highlight_sentences, en=True) if p.text_en else []
+        response["results"].append(result_dict(p, idx, q.lang, c.fused, hl, idx.topics[c.row], hl_en))
     return response
