@@ -131,6 +131,17 @@ class ShowSource(Action):
         return [SlotSet("lang", ctx.lang), SlotSet("last_kind", payload["kind"])]
 
 
+class ShowOriginal(Action):
+    def name(self) -> str:
+        return "action_show_original"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        ctx = context(tracker)
+        payload = answers.original(ctx)
+        send(dispatcher, tracker, payload)
+        return [SlotSet("lang", ctx.lang), SlotSet("last_kind", payload["kind"])]
+
+
 class ShowParagraph(Action):
     def name(self) -> str:
         return "action_show_paragraph"

@@ -5,7 +5,13 @@ Every function returns the same payload shape, which the Rasa action sends as it
 
     {"kind": "answer"|"no_answer"|"refusal"|"support"|"info", "lang", "text",
      "citations": [{"id", "doc_id", "doc_title", "doc_symbol", "section", "paragraph", "citation"}],
-     "passages": [{"id", "text", "excerpt", "highlights", ...}], "disclaimer", "buttons", ...}
+     "passages": [{"id", "text", "text_en", "shown", "translation", "excerpt", "highlights", ...}],
+     "disclaimer", "buttons", ...}
+
+English readers see a passage's unofficial English translation first (``shown`` is
+``"translation"``, ``translation`` is ``"unofficial"``) and the original on request
+(``/show_original``); a document without a translation is quoted in the original
+(``translation`` ``"unavailable"``). Chinese readers see the original, as before.
 
 ``text`` is the rendered reply (Markdown-light: ``>`` quotes and ``**`` around the best
 sentence). Strings come from ``data/replies.yml`` and ``data/disclaimer.yml``; quoted text
@@ -21,11 +27,11 @@ from typing import Any
 
 import yaml
 
-from bot import cite, config, corpus as corpus_mod, index as index_mod, language, search
+from bot import cite, config, corpus as corpus_mod, index as index_mod, language, search, translations
 
 PAGE_SIZE = 2          # passages per reply
 MAX_RESULTS = 10       # passages a question can page through
-EXCERPT_CHARS = {"zh": 260, "en": 260}
+EXCERPT_CHARS = {"zh": 260, "en": 520}   # about the same content: English takes ~2 characters per Chinese one
 
 
 @lru_cache(maxsize=1)
@@ -80,16 +86,13 @@ def disclaimer(lang: str, idx: index_mod.Index | None = None) -> str:
 # building blocks
 
 
-def _headings_en() -> dict[str, dict[str, str]]:
-    path = config.settings().documents_dir / "headings_en.yml"
-    if not path.exists():
-        return {}
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-
-
 @lru_cache(maxsize=1)
 def headings_en() -> dict[str, dict[str, str]]:
-    return _headings_en()
+    """English section headings (``data/documents/headings_en.yml``); none if it is unreadable."""
+    try:
+        return translations.headings(config.settings().documents_dir)
+    except translations.TranslationError:
+        return {}
 
 
 def citation(p: corpus_mod.Passage, idx: index_mod.Index, lang: str) -> str:
@@ -146,16 +149,42 @@ def _quote(text: str) -> str:
     return "\n".join("> " + line if line else ">" for line in text.split("\n"))
 
 
+def reading(p: corpus_mod.Passage, lang: str, original: bool = False) -> tuple[str, str]:
+    """Which text of a passage a reader in ``lang`` sees first, and why: ``(shown, translation)``.
+
+    ``shown`` is ``"translation"`` (the unofficial English text) or ``"original"``;
+    ``translation`` is ``"unofficial"`` when the English text is shown, ``"unavailable"`` when an
+    English reader gets a non-English original because its document has no translation, and
+    ``""`` otherwise (Chinese readers, English originals, or the original asked for).
+    """
+    if lang == "zh" or original:
+        return "original", ""
+    if p.text_en:
+        return "translation", "unofficial"
+    return "original", ("unavailable" if language.has_cjk(p.text) else "")
+
+
 def passage_entry(result: dict[str, Any], p: corpus_mod.Passage, idx: index_mod.Index, lang: str,
-                  full: bool = False) -> dict[str, Any]:
-    """One passage of the payload: full text, the excerpt shown, highlights, citation."""
-    limit = len(p.text) if full else EXCERPT_CHARS["zh" if language.has_cjk(p.text) else "en"]
-    shown, spans, cut = excerpt(p.text, result.get("highlights") or [], limit)
+                  full: bool = False, original: bool = False) -> dict[str, Any]:
+    """One passage of the payload: original ``text``, ``text_en``, the excerpt shown (English
+    first for English readers where a translation exists), highlights, citation."""
+    shown, translation = reading(p, lang, original)
+    text = p.text_en if shown == "translation" else p.text
+    spans = (result.get("highlights_en") if shown == "translation" else result.get("highlights")) or []
+    limit = len(text) if full else EXCERPT_CHARS["zh" if language.has_cjk(text) else "en"]
+    excerpt_text, inner, cut = excerpt(text, spans, limit)
+    notes = [dict(n, shown=n["text_en"] if shown == "translation" and n.get("text_en") else n["text"])
+             for n in result.get("footnotes", [])]
     return {
-        "id": p.id, "doc_id": p.doc_id, "text": p.text, "excerpt": shown, "truncated": cut,
-        "highlights": result.get("highlights") or [], "excerpt_highlights": [list(s) for s in spans],
+        "id": p.id, "doc_id": p.doc_id, "text": p.text, "text_en": p.text_en,
+        "shown": shown, "translation": translation,
+        "translation_note": t(lang, "translation_label") if translation == "unofficial"
+        else (t(lang, "translation_unavailable") if translation == "unavailable" else ""),
+        "excerpt": excerpt_text, "truncated": cut,
+        "highlights": result.get("highlights") or [], "highlights_en": result.get("highlights_en") or [],
+        "excerpt_highlights": [list(s) for s in inner],
         "citation": citation(p, idx, lang), "section": result.get("section", ""),
-        "paragraph": p.label, "footnotes": result.get("footnotes", []), "kind": p.kind,
+        "paragraph": p.label, "footnotes": notes, "kind": p.kind,
         "score": result.get("score"),
     }
 
@@ -180,25 +209,34 @@ def document_url(meta: dict[str, Any]) -> str:
     return ""
 
 
+def shown_text(e: dict[str, Any]) -> str:
+    """The whole text a payload passage's excerpt was cut from (translation or original)."""
+    return str(e.get("text_en") or "") if e.get("shown") == "translation" else str(e.get("text") or "")
+
+
 def _render_passages(entries: list[dict[str, Any]], lang: str) -> str:
     blocks = []
     for e in entries:
         body = _mark(e["excerpt"], [tuple(s) for s in e["excerpt_highlights"]])
+        whole = shown_text(e)
         if e["truncated"]:
-            if e["excerpt"] != e["text"][: len(e["excerpt"])]:
+            if e["excerpt"] != whole[: len(e["excerpt"])]:
                 body = "…" + body
-            if not e["text"].endswith(e["excerpt"]):
+            if not whole.endswith(e["excerpt"]):
                 body = body + "…"
-        blocks.append(_quote(body) + "\n" + t(lang, "source", citation=e["citation"]))
+        note = f"({e['translation_note']})\n" if e.get("translation_note") else ""
+        blocks.append(_quote(body) + "\n" + note + t(lang, "source", citation=e["citation"]))
     return "\n\n".join(blocks)
 
 
-def _buttons(lang: str, more: bool, full: bool) -> list[dict[str, str]]:
+def _buttons(lang: str, more: bool, full: bool, original: bool = False) -> list[dict[str, str]]:
     out = []
     if more:
         out.append({"title": t(lang, "buttons.more"), "payload": "/more_results"})
     if full:
         out.append({"title": t(lang, "buttons.full"), "payload": "/show_source"})
+    if original:
+        out.append({"title": t(lang, "buttons.original"), "payload": "/show_original"})
     out.append({"title": t(lang, "buttons.up"), "payload": '/feedback{"rating": "up"}'})
     out.append({"title": t(lang, "buttons.down"), "payload": '/feedback{"rating": "down"}'})
     return out
@@ -260,7 +298,8 @@ def answer(question: str, lang: str | None = None, doc: str | None = None, offse
     text = f"{lead}{notice}\n\n{_render_passages(passages, lang)}\n\n{disc}"
     has_more = offset + page_size < len(results)
     return payload("answer", lang, text, lead=lead + notice, citations=citations, passages=passages, disclaimer=disc,
-                   buttons=_buttons(lang, has_more, any(e["truncated"] for e in passages)),
+                   buttons=_buttons(lang, has_more, any(e["truncated"] for e in passages),
+                                    any(e["shown"] == "translation" for e in passages)),
                    next_offset=offset + page_size if has_more else None, total=len(results), **common)
 
 
@@ -303,8 +342,10 @@ def more(ctx: Context, idx: index_mod.Index | None = None) -> dict[str, Any]:
     return answer(ctx.last_query, lang=lang, doc=ctx.doc, offset=ctx.offset, idx=idx)
 
 
-def show_passages(ids: list[str], lang: str, idx: index_mod.Index | None = None, lead: str | None = None) -> dict[str, Any]:
-    """Passages in full with their citations and footnotes (``show the full paragraph``)."""
+def show_passages(ids: list[str], lang: str, idx: index_mod.Index | None = None, lead: str | None = None,
+                  original: bool = False) -> dict[str, Any]:
+    """Passages in full with their citations and footnotes (``show the full paragraph``);
+    English readers get the translation first, ``original`` the Chinese as published."""
     idx = idx or search.get_index()
     passages, citations = [], []
     for pid in ids:
@@ -312,22 +353,23 @@ def show_passages(ids: list[str], lang: str, idx: index_mod.Index | None = None,
         if p is None:
             continue
         result = search.result_dict(p, idx, lang, 0.0, [])
-        passages.append(passage_entry(result, p, idx, lang, full=True))
+        passages.append(passage_entry(result, p, idx, lang, full=True, original=original))
         citations.append(citation_entry(result, p, idx, lang))
     if not passages:
         return payload("info", lang, t(lang, "no_previous"))
     notes = []
     for e in passages:
         for n in e["footnotes"]:
-            notes.append(f"[{n['number']}] {n['text']}")
+            notes.append(f"[{n['number']}] {n['shown']}")
     body = _render_passages(passages, lang)
     if notes:
         body += "\n\n" + "\n".join(notes)
     disc = disclaimer(lang, idx)
-    lead = lead or t(lang, "source_lead")
+    lead = lead or t(lang, "original_lead" if original and lang != "zh" else "source_lead")
     text = f"{lead}\n\n{body}\n\n{disc}"
     return payload("answer", lang, text, lead=lead, full=True, citations=citations, passages=passages,
-                   disclaimer=disc, buttons=_buttons(lang, False, False))
+                   disclaimer=disc, buttons=_buttons(lang, False, False,
+                                                     any(e["shown"] == "translation" for e in passages)))
 
 
 def source(ctx: Context, idx: index_mod.Index | None = None) -> dict[str, Any]:
@@ -336,6 +378,14 @@ def source(ctx: Context, idx: index_mod.Index | None = None) -> dict[str, Any]:
     if not ctx.shown:
         return payload("info", lang, t(lang, "no_previous"))
     return show_passages(ctx.shown[:1], lang, idx)
+
+
+def original(ctx: Context, idx: index_mod.Index | None = None) -> dict[str, Any]:
+    """The original (Chinese) text of the passages shown last ("show original")."""
+    lang = ctx.lang or "en"
+    if not ctx.shown:
+        return payload("info", lang, t(lang, "no_previous"))
+    return show_passages(ctx.shown[:PAGE_SIZE], lang, idx, original=True)
 
 
 _PARA = re.compile(r"(\d{1,3})\s*(?:\(([a-z])\)|([a-z])\b)?")

@@ -4,7 +4,9 @@
 what is wrong with it (an empty list when it is grounded):
 
 * every citation and passage id exists in the index, and citations and passages agree;
-* every passage's ``text`` is the corpus text, its ``excerpt`` a part of it;
+* every passage's ``text`` is the corpus text and its ``text_en`` the stored unofficial
+  translation; its ``excerpt`` is part of the one it shows, and a shown translation is
+  labelled as unofficial right under the quote;
 * the rendered ``text`` is nothing but a reply template from ``data/replies.yml`` (lead line),
   quotes of those excerpts (with ``**`` marks and ``…`` only), one source line per passage
   and the disclaimer from ``data/disclaimer.yml`` — so no template or code path can slip a
@@ -21,7 +23,8 @@ from typing import Any
 
 from bot import answers, index as index_mod, search
 
-_LEADS = ("lead", "lead_filtered", "lead_more", "source_lead", "paragraph_lead", "paragraph_unnumbered")
+_LEADS = ("lead", "lead_filtered", "lead_more", "source_lead", "paragraph_lead", "paragraph_unnumbered",
+          "original_lead")
 
 
 def _template(lang: str, key: str) -> re.Pattern[str]:
@@ -63,19 +66,26 @@ def problems(payload: dict[str, Any], idx: index_mod.Index | None = None) -> lis
             continue
         if e["text"] != p.text:
             out.append(f"passage {e['id']} is not the corpus text")
-        if e.get("excerpt") and e["excerpt"] not in p.text:
+        if e.get("text_en", p.text_en) != p.text_en:
+            out.append(f"passage {e['id']} is not the stored translation")
+        translated = e.get("shown") == "translation"
+        if translated and (not p.text_en or e.get("translation") != "unofficial"
+                           or e.get("translation_note") != answers.t(lang, "translation_label")):
+            out.append(f"translation of {e['id']} is not labelled as unofficial")
+        if e.get("excerpt") and e["excerpt"] not in (p.text_en if translated else p.text):
             out.append(f"excerpt of {e['id']} is not in the corpus text")
-    out += _text_problems(payload, passages, lang)
+    out += _text_problems(payload, passages, lang, idx)
     return out
 
 
-def _text_problems(payload: dict[str, Any], passages: list[dict[str, Any]], lang: str) -> list[str]:
+def _text_problems(payload: dict[str, Any], passages: list[dict[str, Any]], lang: str,
+                   idx: index_mod.Index) -> list[str]:
     """The rendered text decomposes into template lead, quotes, source lines and disclaimer."""
     text: str = payload.get("text", "")
     disclaimer = payload.get("disclaimer", "")
     if not disclaimer or not text.endswith(disclaimer):
         return ["answer does not end with the disclaimer"]
-    if disclaimer != answers.disclaimer(lang):
+    if disclaimer != answers.disclaimer(lang, idx):
         return ["disclaimer differs from data/disclaimer.yml"]
     lines = text[: -len(disclaimer)].rstrip("\n").split("\n")
     lead = lines.pop(0)
@@ -85,21 +95,29 @@ def _text_problems(payload: dict[str, Any], passages: list[dict[str, Any]], lang
         lines.pop(0)
     out: list[str] = []
     sources = {e["id"]: answers.t(lang, "source", citation=e["citation"]) for e in passages}
-    by_text = {e["id"]: e["text"] for e in passages}
+    by_text = {e["id"]: answers.shown_text(e) for e in passages}
+    notes = {e["id"]: f"({e['translation_note']})" for e in passages if e.get("translation_note")}
     quote: list[str] = []
     seen: list[str] = []
-    footnotes = {f"[{n['number']}] {n['text']}" for e in passages for n in e.get("footnotes", [])}
+    noted = False
+    footnotes = {f"[{n['number']}] {n.get('shown') or n['text']}" for e in passages for n in e.get("footnotes", [])}
     for line in lines:
         if line.startswith(">"):
             quote.append(line)
+            continue
+        if quote and line in notes.values() and not noted:
+            noted = True
             continue
         if line in sources.values():
             pid = next(k for k, v in sources.items() if v == line and k not in seen)
             body = _unquote(quote).replace("**", "").strip("…")
             if not quote or body not in by_text[pid]:
                 out.append(f"quote before the source line of {pid} is not its corpus text")
+            if noted != (pid in notes):
+                out.append(f"translation note of {pid} missing or misplaced")
             seen.append(pid)
             quote = []
+            noted = False
         elif line.strip() and line not in footnotes:
             out.append(f"unsourced line: {line[:60]!r}")
     if quote:

@@ -51,7 +51,7 @@ class Block:
     """A paragraph of the reply: the lead, a quoted passage, a citation, the disclaimer, ..."""
 
     spans: tuple[Span, ...]
-    kind: str = "text"  # text | quote | source | notes | disclaimer
+    kind: str = "text"  # text | quote | note (translation label) | source | notes | disclaimer
 
     @property
     def plain(self) -> str:
@@ -93,7 +93,7 @@ def _passage_spans(p: dict[str, Any]) -> tuple[Span, ...]:
     if pos < len(text):
         spans.append(Span(text[pos:]))
     if p.get("truncated"):
-        full = str(p.get("text") or "")
+        full = str(p.get("text_en") or "") if p.get("shown") == "translation" else str(p.get("text") or "")
         if not full.startswith(text):
             spans.insert(0, Span("…"))
         if not full.endswith(text):
@@ -110,11 +110,14 @@ def blocks(payload: dict[str, Any]) -> list[Block]:
         before, after = _source_label(lang)
         for p in payload["passages"]:
             out.append(Block(_passage_spans(p), kind="quote"))
+            if p.get("translation_note"):   # "Unofficial translation ..." / "no translation available"
+                out.append(Block((Span(str(p["translation_note"]), italic=True),), kind="note"))
             cite = cites.get(p["id"], {"id": p["id"], "citation": p.get("citation", "")})
             out.append(Block((Span(before), Span(str(cite.get("citation") or p.get("citation") or ""),
                                                   url=citation_link(cite)), Span(after)), kind="source"))
         if payload.get("full"):
-            notes = [f"[{n['number']}] {n['text']}" for p in payload["passages"] for n in p.get("footnotes") or []]
+            notes = [f"[{n['number']}] {n.get('shown') or n['text']}" for p in payload["passages"]
+                     for n in p.get("footnotes") or []]
             if notes:
                 out.append(Block((Span("\n".join(notes)),), kind="notes"))
         if payload.get("disclaimer"):
@@ -361,7 +364,7 @@ def slack(payload: dict[str, Any]) -> list[dict[str, Any]]:
     for b in bs:
         for piece in render_blocks([b], markup, SLACK_TEXT_LIMIT):
             text = {"type": "mrkdwn", "text": piece}
-            sections.append({"type": "context", "elements": [text]} if b.kind == "disclaimer"
+            sections.append({"type": "context", "elements": [text]} if b.kind in ("disclaimer", "note")
                             else {"type": "section", "text": text})
     buttons = _buttons(payload)[:SLACK_MAX_BUTTONS]
     actions = {"type": "actions", "elements": [

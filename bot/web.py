@@ -69,7 +69,8 @@ class Api:
         return {"documents": docs}
 
     def _brief(self, p: corpus_mod.Passage | None) -> dict[str, Any] | None:
-        return None if p is None else {"id": p.id, "label": p.label, "text": p.text, "kind": p.kind}
+        return None if p is None else {"id": p.id, "label": p.label, "text": p.text, "text_en": p.text_en,
+                                       "kind": p.kind}
 
     def _neighbours(self, p: corpus_mod.Passage) -> tuple[corpus_mod.Passage | None, corpus_mod.Passage | None]:
         """Previous and next paragraph at the same level (sub-items among their siblings)."""
@@ -93,7 +94,7 @@ class Api:
         for fid in p.footnotes:
             f = self.idx.passage(fid)
             if f is not None:
-                footnotes.append({"id": f.id, "number": fid.rsplit(":fn", 1)[-1], "text": f.text})
+                footnotes.append({"id": f.id, "number": fid.rsplit(":fn", 1)[-1], "text": f.text, "text_en": f.text_en})
         meta = self.idx.documents.get(p.doc_id, {})
         return {
             "paragraph": self._brief(p) | {

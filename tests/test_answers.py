@@ -30,10 +30,16 @@ def test_english_answer_quotes_cites_and_disclaims(idx: index.Index) -> None:
     assert "§II.C.3 Additive manufacturing" in first["citation"]
     assert a["disclaimer"] and a["text"].rstrip().endswith(a["disclaimer"])
     assert "not legal advice" in a["disclaimer"] and "2026" in a["disclaimer"]
-    # the best sentence is marked and lies inside the quoted passage
+    # English first: the unofficial translation is quoted, labelled, and its best sentence marked
+    for p in a["passages"]:
+        assert p["shown"] == "translation" and p["translation"] == "unofficial"
+        assert p["text_en"] == idx.passage(p["id"]).text_en and p["text"] == idx.passage(p["id"]).text
+        assert p["excerpt"] in p["text_en"]
+    assert a["text"].count("(Unofficial translation of the Chinese original.)") == 2
     marked = re.findall(r"\*\*(.+?)\*\*", a["text"])
-    assert marked and any(m in p["text"] for m in marked for p in a["passages"])
-    assert {b["payload"] for b in a["buttons"]} >= {"/more_results", '/feedback{"rating": "up"}'}
+    assert marked and any(m in p["text_en"] for m in marked for p in a["passages"])
+    assert not re.search(r"[\u4e00-\u9fff]", a["text"]), "the English reply quotes no Chinese"
+    assert {b["payload"] for b in a["buttons"]} >= {"/more_results", "/show_original", '/feedback{"rating": "up"}'}
 
 
 def test_chinese_answer_uses_chinese_templates(idx: index.Index) -> None:
@@ -41,13 +47,31 @@ def test_chinese_answer_uses_chinese_templates(idx: index.Index) -> None:
     assert a["lang"] == "zh" and a["text"].startswith("文件中的相关内容如下：")
     assert "出处：" in a["text"] and "段" in a["citations"][0]["citation"]
     assert "不构成法律意见" in a["disclaimer"]
+    # Chinese readers get the original, unlabelled; the payload still carries the English text
+    for p in a["passages"]:
+        assert p["shown"] == "original" and p["translation"] == "" and p["excerpt"] in p["text"]
+        assert p["text_en"]
+    assert "translation" not in a["text"].lower() and "/show_original" not in {b["payload"] for b in a["buttons"]}
+
+
+def test_show_original_gives_the_chinese_text_of_what_was_shown(idx: index.Index) -> None:
+    first = answers.answer("What do the documents say about 3D-printed guns?", idx=idx)
+    ctx = answers.Context(lang="en", last_query=first["query"], shown=[p["id"] for p in first["passages"]])
+    a = answers.original(ctx, idx=idx)
+    assert a["kind"] == "answer" and a["text"].startswith("The original text (Chinese), as published:")
+    assert [p["id"] for p in a["passages"]] == ctx.shown
+    for p in a["passages"]:
+        assert p["shown"] == "original" and p["excerpt"] == p["text"] == idx.passage(p["id"]).text
+        assert p["text"] in a["text"].replace("> ", "")
+    assert "Source: " in a["text"] and a["text"].endswith(a["disclaimer"])
+    assert answers.original(answers.Context(lang="en"), idx=idx)["kind"] == "info"
 
 
 def test_quotes_are_corpus_text(idx: index.Index) -> None:
     a = answers.answer("How do offenders groom children online?", idx=idx)
     for p in a["passages"]:
         assert idx.passage(p["id"]).text == p["text"]
-        assert p["excerpt"] in p["text"]
+        assert p["excerpt"] in p["text_en"]
 
 
 def test_long_paragraphs_are_trimmed_around_the_best_sentence(idx: index.Index) -> None:
@@ -94,7 +118,9 @@ def test_off_corpus_is_an_honest_no_answer_with_suggestions(idx: index.Index) ->
 def test_paragraphs_open_by_number(idx: index.Index, text: str, expected: str) -> None:
     a = answers.paragraph(text, answers.reply_lang(text), idx=idx)
     assert [p["id"] for p in a["passages"]] == [expected]
-    assert a["passages"][0]["excerpt"] == a["passages"][0]["text"]  # in full
+    p = a["passages"][0]
+    assert p["excerpt"] == (p["text_en"] if p["shown"] == "translation" else p["text"])  # in full
+    assert p["shown"] == ("original" if answers.reply_lang(text) == "zh" else "translation")
 
 
 def test_paragraph_without_a_document_uses_the_last_one_shown_or_asks(idx: index.Index) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -105,9 +106,22 @@ def test_english_and_chinese_questions_get_quoted_cited_answers(site: Site, page
     assert "A/CONF.234/11" in reply.locator("a.citation").first.inner_text()
     assert "not legal advice" in reply.locator(".disclaimer").inner_text()
     assert reply.locator("button.feedback-up").count() == 1
+    # English first, labelled; the Chinese original collapsed under it, opened by keyboard
+    quote = reply.locator(".passage blockquote.quote").first
+    assert quote.get_attribute("lang") == "en" and "firearms" in quote.inner_text()
+    assert "Unofficial translation" in reply.locator(".translation-note").first.inner_text()
+    original = reply.locator("details.original").first
+    assert not original.locator("blockquote").is_visible()
+    original.locator("summary").focus()
+    page.keyboard.press("Enter")
+    assert original.locator("blockquote").is_visible()
+    assert re.search(r"[\u4e00-\u9fff]{10}", original.locator("blockquote").inner_text())
+    assert original.locator("blockquote").get_attribute("lang") == "zh"
+    assert reply.locator("button.quick-reply", has_text="Show original").count() == 0  # the page shows it in place
     shot(page, "desktop-answer")
     zh = ask(page, "人贩子如何利用社交媒体招募受害人？")
     assert zh.get_attribute("data-kind") == "answer" and "出处" in zh.locator("a.citation").first.inner_text()
+    assert zh.locator(".translation-note").count() == 0 and zh.locator("details.original").count() == 0
     assert not page.errors
 
 

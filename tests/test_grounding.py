@@ -71,6 +71,17 @@ def test_the_check_catches_invented_text_wrong_ids_and_edited_quotes(idx: index.
     no_disclaimer["text"] = no_disclaimer["text"][: -len(no_disclaimer["disclaimer"])]
     assert grounding.problems(no_disclaimer, idx)
 
+    # the English text is the stored translation, and always labelled as unofficial
+    unlabelled = copy.deepcopy(good)
+    unlabelled["text"] = unlabelled["text"].replace("(Unofficial translation of the Chinese original.)\n", "", 1)
+    assert any("translation note" in p for p in grounding.problems(unlabelled, idx))
+    relabelled = copy.deepcopy(good)
+    relabelled["passages"][0]["translation_note"] = "Official translation."
+    assert any("not labelled as unofficial" in p for p in grounding.problems(relabelled, idx))
+    retranslated = copy.deepcopy(good)
+    retranslated["passages"][0]["text_en"] = "3D-printed guns are legal everywhere."
+    assert any("stored translation" in p for p in grounding.problems(retranslated, idx))
+
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_refusals_and_referrals_cite_nothing(lang: str) -> None:

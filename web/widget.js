@@ -81,6 +81,9 @@
       notice: "The assistant server ({url}) is not reachable. Make sure it is running, then send your message again or reload the page.",
       configNotice: "The page settings (/api/config) could not be loaded; trying {url}.",
       source: "Source: ",
+      translationLabel: "Unofficial translation of the Chinese original.",
+      noTranslation: "No English translation is available for this document; the original is quoted.",
+      showOriginal: "Show original (Chinese)",
       disclaimerLabel: "Note: ",
       helpful: "Helpful",
       notHelpful: "Not helpful",
@@ -140,6 +143,9 @@
       notice: "无法连接助手服务器（{url}）。请确认服务器正在运行，然后重新发送消息或刷新页面。",
       configNotice: "无法加载页面设置（/api/config），正在尝试 {url}。",
       source: "出处：",
+      translationLabel: "中文原文的非官方英文译文。",
+      noTranslation: "该文件暂无英文译文，以下为原文。",
+      showOriginal: "显示原文（中文）",
       disclaimerLabel: "说明：",
       helpful: "有帮助",
       notHelpful: "没有帮助",
@@ -1004,9 +1010,20 @@
       el.appendChild(formattedText(text, contacts));
       if (disc) el.appendChild(renderDisclaimer(disc, lang));
     }
-    const buttons = asArray(P.buttons).length ? asArray(P.buttons) : asArray(entry.quick);
+    let buttons = asArray(P.buttons).length ? asArray(P.buttons) : asArray(entry.quick);
+    // the page shows each translated passage's original in place (collapsible), so it needs
+    // no "show original" round trip; other channels keep the button
+    if (kind === "answer" && passages.some(shownTranslation)) {
+      buttons = buttons.filter(function (b) {
+        return !(b && typeof b === "object" && asText(b.payload).indexOf("/show_original") === 0);
+      });
+    }
     if (buttons.length) el.appendChild(renderQuickReplies(buttons, entry, el));
     return el;
+  }
+
+  function shownTranslation(p) {
+    return p.shown === "translation" && typeof p.text_en === "string" && p.text_en !== "";
   }
 
   function renderAnswerBody(el, P, passages, lang) {
@@ -1023,8 +1040,9 @@
     }
     const citations = asArray(P.citations);
     passages.forEach(function (p) {
-      const excerpt = asText(p.excerpt !== undefined && p.excerpt !== null ? p.excerpt : p.text);
-      const full = typeof p.text === "string" ? p.text : null;
+      const translated = shownTranslation(p);
+      const excerpt = asText(p.excerpt !== undefined && p.excerpt !== null ? p.excerpt : translated ? p.text_en : p.text);
+      const full = translated ? p.text_en : typeof p.text === "string" ? p.text : null;
       const quote = h("blockquote", { class: "quote", lang: langTag(detectLang(excerpt)) });
       let before = false;
       let after = false;
@@ -1051,7 +1069,20 @@
       const source = h("p", { class: "source" });
       if (p.id) source.appendChild(h("a", { class: "citation", href: "#", "data-passage-id": asText(p.id) }, label));
       else source.appendChild(document.createTextNode(label));
-      el.appendChild(h("div", { class: "passage" }, [quote, source]));
+      const table = lang === "zh" ? STRINGS.zh : STRINGS.en;
+      let note = null;
+      let original = null;
+      if (translated) {
+        note = h("p", { class: "translation-note" }, table.translationLabel);
+        // the original, collapsed: a native <details> is keyboard- and screen-reader-friendly
+        original = h("details", { class: "original" }, [
+          h("summary", null, table.showOriginal),
+          h("blockquote", { class: "quote original-text", lang: "zh" }, asText(p.text))
+        ]);
+      } else if (p.translation === "unavailable") {
+        note = h("p", { class: "translation-note" }, table.noTranslation);
+      }
+      el.appendChild(h("div", { class: "passage" }, [quote, note, original, source]));
     });
     if (P.disclaimer) el.appendChild(renderDisclaimer(P.disclaimer, lang));
   }
@@ -1672,6 +1703,11 @@
     const label = labelOf(para.label);
     box.appendChild(h("p", { class: "viewer-label" }, caption ? caption + (label ? " · " + label : "") : label));
     box.appendChild(h("p", { class: "viewer-text" }, text));
+    if (S.lang !== "zh" && typeof para.text_en === "string" && para.text_en) {
+      box.appendChild(h("p", { class: "viewer-translation", lang: "en" }, [
+        h("span", { class: "translation-note" }, STRINGS.en.translationLabel + " "), para.text_en
+      ]));
+    }
   }
 
   function renderViewer(data) {
@@ -1712,7 +1748,7 @@
       v.footnotes.appendChild(h("h3", { class: "viewer-footnotes-title" }, t("viewerFootnotes")));
       const list = h("ol", { class: "viewer-footnote-list" });
       notes.forEach(function (f) {
-        const text = asText(f.text);
+        const text = asText(S.lang !== "zh" && f.text_en ? f.text_en : f.text);
         list.appendChild(
           h("li", { lang: langTag(detectLang(text)) }, [h("span", { class: "footnote-number" }, asText(f.number) + " "), text])
         );
