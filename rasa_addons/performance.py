@@ -1,4 +1,4 @@
-"""Three patches that keep Rasa 3.6's per-message CPU time down (measured with py-spy under
+"""Patches that keep Rasa 3.6's per-message CPU time down (measured with py-spy under
 ``make load``; figures in docs/performance.md). Behaviour is unchanged.
 
 * Action-server replies are validated with a validator built once. Rasa calls
@@ -6,6 +6,12 @@
   a new validator on every call: a quarter of the Rasa process's CPU time under load.
 * Event classes are looked up by type name in a table. Rasa walks every ``Event`` subclass
   for every event it reads back from the tracker store (about a tenth of the CPU time).
+* The action server gets the conversation's recent events, not all of them. Rasa serialises the
+  whole tracker into every action call; with answer payloads in the bot events that grows to
+  megabytes over a long conversation, encoded by Rasa and decoded by the action server each
+  time. The actions read the slots, the latest message and the last few user messages
+  (``actions/actions.py``), so the call carries the events from the ``ACTION_CALL_USER_TURNS``
+  (4) latest user messages on; slots, latest message and input channel are complete as before.
 * SQLite tracker stores run in WAL mode with ``synchronous=NORMAL``: one fsync per checkpoint
   instead of per saved turn, and readers (``bot purge``, the HTTP API) never block a writer.
   A crashed process loses nothing; only a power cut can lose the last turns.
@@ -16,6 +22,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any, Dict, Optional, Text, Type
 
+import rasa
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions import action as rasa_action
@@ -65,6 +72,30 @@ def _resolve_by_type(type_name: Text, default: Optional[Type[rasa_events.Event]]
     raise ValueError(f"Unknown event name '{type_name}'.")
 
 
+ACTION_CALL_USER_TURNS = 4
+
+
+def _action_call_format(self: rasa_action.RemoteAction, tracker: Any, domain: Any) -> Dict[Text, Any]:
+    """Rasa's action-call body with the tracker's recent events only (see the module docstring)."""
+    from rasa.shared.core.trackers import EventVerbosity
+
+    state = tracker.current_state(EventVerbosity.NONE)
+    events = list(tracker.events)
+    start, seen = 0, 0
+    for i in range(len(events) - 1, -1, -1):
+        if isinstance(events[i], rasa_events.UserUttered):
+            seen += 1
+            if seen == ACTION_CALL_USER_TURNS:
+                start = i
+                break
+    state["events"] = [e.as_dict() for e in events[start:]]
+    result = {"next_action": self._name, "sender_id": tracker.sender_id, "tracker": state,
+              "version": rasa.__version__}
+    if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
+        result["domain"] = domain.as_dict()
+    return result
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
     if isinstance(dbapi_connection, sqlite3.Connection):
@@ -75,4 +106,5 @@ def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
 
 
 rasa_action.RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+rasa_action.RemoteAction._action_call_format = _action_call_format  # type: ignore[method-assign]
 rasa_events.Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign]

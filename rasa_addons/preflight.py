@@ -41,7 +41,7 @@ def check_tracker_store(cfg: Any, timeout: float) -> Optional[Text]:
     if cfg is None or not cfg.type:
         return None
     kind = cfg.type.lower()
-    if kind == "sql":
+    if kind == "sql" or kind.endswith("sqltrackerstore"):
         kw = cfg.kwargs
         if kw.get("dialect", "sqlite") == "sqlite":
             path = Path(str(kw.get("db", "rasa.db")))

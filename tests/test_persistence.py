@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
 import uuid
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from tests.stack import MODEL, Stack
+from tests.stack import MODEL, RASA, ROOT, Stack
 
 pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained Rasa model (run: make train)")
 
@@ -67,3 +69,12 @@ def test_purge_deletes_conversations_idle_longer_than_n_days(stack: Stack) -> No
     junk.write_bytes(b"not a database" * 100)
     with pytest.raises(retention.RetentionError, match="not a readable Rasa tracker store"):
         retention.purge(1, junk)
+
+
+def test_cached_tracker_store_returns_what_the_database_holds(tmp_path: Path) -> None:
+    """The in-memory tracker cache (rasa_addons/tracker_cache.py) never hides a write by another
+    instance, a half-finished message or an evicted conversation (tests/rasa/tracker_cache_check.py)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false")
+    out = subprocess.run([str(RASA.parent / "python"), "tests/rasa/tracker_cache_check.py", str(tmp_path / "t.db")],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
