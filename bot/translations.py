@@ -79,10 +79,16 @@ def _stemmer():  # type: ignore[no-untyped-def]
     return snowballstemmer.stemmer("english")
 
 
+@lru_cache(maxsize=100_000)
+def stem(word: str) -> str:
+    """Snowball stem of one lower-case word (memoised: the pure-Python stemmer is slow, and
+    the corpus and its questions use a few thousand distinct words)."""
+    return str(_stemmer().stemWord(word))
+
+
 def en_tokens(text: str) -> list[str]:
     """BM25 tokens of English text: lower-case Snowball stems without stopwords."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in language.EN_STOPWORDS and (len(w) > 1 or w.isdigit())]
-    return _stemmer().stemWords(words) if words else []
+    return [stem(w) for w in _WORD.findall(text.lower()) if w not in language.EN_STOPWORDS and (len(w) > 1 or w.isdigit())]
 
 
 HEADINGS_FILE = "headings_en.yml"

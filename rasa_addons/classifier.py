@@ -10,7 +10,9 @@ this data than either.
 
 from __future__ import annotations
 
+import os
 import logging
+from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Text
 
 import joblib
@@ -27,6 +29,7 @@ from scipy.sparse import csr_matrix, hstack
 
 log = logging.getLogger(__name__)
 _FILE = "hybrid_intent_classifier.joblib"
+CACHE_SIZE = int(os.environ.get("NLU_CACHE_SIZE", "4096"))   # texts whose intent probabilities are kept (0: none)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -47,6 +50,7 @@ class HybridIntentClassifier(GraphComponent, IntentClassifier):
         self._model_storage = model_storage
         self._resource = resource
         self._model = model  # (vectorizer, svm)
+        self._cache: "OrderedDict[str, np.ndarray]" = OrderedDict()   # text -> intent probabilities
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -76,6 +80,7 @@ class HybridIntentClassifier(GraphComponent, IntentClassifier):
         svm = SVC(C=self.config["C"], kernel="linear", probability=True, random_state=42)
         svm.fit(self._matrix(examples, vectorizer), [e.get(INTENT) for e in examples])
         self._model = (vectorizer, svm)
+        self._cache.clear()
         with self._model_storage.write_to(self._resource) as directory:
             joblib.dump(self._model, directory / _FILE)
         return self._resource
@@ -102,7 +107,19 @@ class HybridIntentClassifier(GraphComponent, IntentClassifier):
                 m.set("intent_ranking", [], add_to_output=True)
         if not todo:
             return messages
-        probabilities = svm.predict_proba(self._matrix(todo, vectorizer))
+        # the same text always gets the same probabilities: messages seen before (greetings,
+        # "tell me more", suggested questions) come from a bounded per-process cache
+        known = {m.get(TEXT): self._cache[m.get(TEXT)] for m in todo if m.get(TEXT) in self._cache}
+        fresh = [m for m in todo if m.get(TEXT) not in known]
+        if fresh:
+            for m, probs in zip(fresh, svm.predict_proba(self._matrix(fresh, vectorizer))):
+                known[m.get(TEXT)] = probs
+        for text, probs in known.items():
+            self._cache[text] = probs
+            self._cache.move_to_end(text)
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+        probabilities = [known[m.get(TEXT)] for m in todo]
         for message, probs in zip(todo, probabilities):
             order = np.argsort(-probs)
             ranking = [{"name": str(svm.classes_[i]), "confidence": float(probs[i])}

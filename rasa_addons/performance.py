@@ -12,6 +12,14 @@
   time. The actions read the slots, the latest message and the last few user messages
   (``actions/actions.py``), so the call carries the events from the ``ACTION_CALL_USER_TURNS``
   (4) latest user messages on; slots, latest message and input channel are complete as before.
+* The policies predict from the conversation's recent turns. Rasa featurises the whole
+  conversation for every prediction (two or three per message, for RulePolicy and
+  MemoizationPolicy each), so the cost grows with every turn. In this assistant no slot
+  influences the conversation and there are no forms, so a turn's state is its intent,
+  entities and previous action alone, and the rules (one turn) and the memorised stories
+  (``max_history: 3``) look back at most three turns: the policies get a tracker rebuilt
+  from the events of the last ``PREDICTION_USER_TURNS`` (6) user turns, which yields the
+  same predictions. A domain with an influencing slot or a form gets the whole tracker.
 * SQLite tracker stores run in WAL mode with ``synchronous=NORMAL``: one fsync per checkpoint
   instead of per saved turn, and readers (``bot purge``, the HTTP API) never block a writer.
   A crashed process loses nothing; only a power cut can lose the last turns.
@@ -26,8 +34,10 @@ import rasa
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from rasa.core.actions import action as rasa_action
+from rasa.core.processor import MessageProcessor
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core import events as rasa_events
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.utils.common import all_subclasses
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -96,6 +106,39 @@ def _action_call_format(self: rasa_action.RemoteAction, tracker: Any, domain: An
     return result
 
 
+PREDICTION_USER_TURNS = 6
+_predict_full = MessageProcessor._predict_next_with_tracker
+
+
+def _history_matters(domain: Any) -> bool:
+    """Whether states depend on more than the turn itself (influencing slots, forms)."""
+    cached = getattr(domain, "_policy_assistant_history_matters", None)
+    if cached is None:
+        cached = bool(domain.form_names) or any(s.influence_conversation for s in domain.slots)
+        setattr(domain, "_policy_assistant_history_matters", cached)
+    return cached
+
+
+def _predict_next_with_recent_tracker(self: MessageProcessor, tracker: Any) -> Any:
+    """``_predict_next_with_tracker`` on the last turns only (see the module docstring)."""
+    if tracker.followup_action or _history_matters(self.domain):
+        return _predict_full(self, tracker)
+    events = list(tracker.events)
+    seen, cut = 0, None
+    for i in range(len(events) - 1, -1, -1):
+        if isinstance(events[i], rasa_events.UserUttered):
+            seen += 1
+            if seen == PREDICTION_USER_TURNS:
+                cut = i
+                break
+    if cut is None:
+        return _predict_full(self, tracker)
+    while cut > 0 and not isinstance(events[cut], rasa_events.ActionExecuted):
+        cut -= 1   # start at the action before that user turn (normally action_listen)
+    recent = DialogueStateTracker.from_events(tracker.sender_id, events[cut:], self.domain.slots, domain=self.domain)
+    return _predict_full(self, recent)
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
     if isinstance(dbapi_connection, sqlite3.Connection):
@@ -107,4 +150,5 @@ def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
 
 rasa_action.RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
 rasa_action.RemoteAction._action_call_format = _action_call_format  # type: ignore[method-assign]
+MessageProcessor._predict_next_with_tracker = _predict_next_with_recent_tracker  # type: ignore[method-assign]
 rasa_events.Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign]

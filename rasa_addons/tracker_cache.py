@@ -37,6 +37,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, cache_size: int = 1000, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.cache_size = max(0, int(cache_size))
+        self._last_id_sql = sa.text(f"SELECT max(id) FROM {self.SQLEvent.__tablename__} WHERE sender_id = :sender")
         if self.engine.dialect.name == "sqlite":
             # SQLAlchemy 1.4 opens a new SQLite connection for every session (NullPool): keep
             # one per thread instead (Rasa uses the store from its event-loop thread)
@@ -47,9 +48,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         self._cache: "OrderedDict[Text, Tuple[int, int, DialogueStateTracker]]" = OrderedDict()
 
     def _last_event_id(self, sender_id: Text) -> Optional[int]:
-        with self.session_scope() as session:
-            return session.query(sa.func.max(self.SQLEvent.id)).filter(
-                self.SQLEvent.sender_id == sender_id).scalar()
+        # plain SQL: building the ORM query cost more than running it (SQLAlchemy's cache keys)
+        with self.engine.connect() as conn:
+            return conn.execute(self._last_id_sql, {"sender": sender_id}).scalar()
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         """The conversation's current session: from memory if the database has nothing newer.
