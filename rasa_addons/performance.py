@@ -28,7 +28,7 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Dict, Optional, Text, Type
+from typing import Any, Dict, List, Optional, Text, Type
 
 import rasa
 from jsonschema import ValidationError
@@ -85,20 +85,24 @@ def _resolve_by_type(type_name: Text, default: Optional[Type[rasa_events.Event]]
 ACTION_CALL_USER_TURNS = 4
 
 
+def _nth_last_user_turn(events: List[Any], n: int) -> Optional[int]:
+    """Index of the ``n``-th last user message in ``events``; None if there are fewer."""
+    seen = 0
+    for i in range(len(events) - 1, -1, -1):
+        if isinstance(events[i], rasa_events.UserUttered):
+            seen += 1
+            if seen == n:
+                return i
+    return None
+
+
 def _action_call_format(self: rasa_action.RemoteAction, tracker: Any, domain: Any) -> Dict[Text, Any]:
     """Rasa's action-call body with the tracker's recent events only (see the module docstring)."""
     from rasa.shared.core.trackers import EventVerbosity
 
     state = tracker.current_state(EventVerbosity.NONE)
     events = list(tracker.events)
-    start, seen = 0, 0
-    for i in range(len(events) - 1, -1, -1):
-        if isinstance(events[i], rasa_events.UserUttered):
-            seen += 1
-            if seen == ACTION_CALL_USER_TURNS:
-                start = i
-                break
-    state["events"] = [e.as_dict() for e in events[start:]]
+    state["events"] = [e.as_dict() for e in events[_nth_last_user_turn(events, ACTION_CALL_USER_TURNS) or 0:]]
     result = {"next_action": self._name, "sender_id": tracker.sender_id, "tracker": state,
               "version": rasa.__version__}
     if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
@@ -124,13 +128,7 @@ def _predict_next_with_recent_tracker(self: MessageProcessor, tracker: Any) -> A
     if tracker.followup_action or _history_matters(self.domain):
         return _predict_full(self, tracker)
     events = list(tracker.events)
-    seen, cut = 0, None
-    for i in range(len(events) - 1, -1, -1):
-        if isinstance(events[i], rasa_events.UserUttered):
-            seen += 1
-            if seen == PREDICTION_USER_TURNS:
-                cut = i
-                break
+    cut = _nth_last_user_turn(events, PREDICTION_USER_TURNS)
     if cut is None:
         return _predict_full(self, tracker)
     while cut > 0 and not isinstance(events[cut], rasa_events.ActionExecuted):
