@@ -10,9 +10,7 @@ this data than either.
 
 from __future__ import annotations
 
-import os
 import logging
-from collections import OrderedDict
 from typing import Any, Dict, List, Optional, Text
 
 import joblib
@@ -27,9 +25,10 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import csr_matrix, hstack
 
+from rasa_addons.textcache import TextCache
+
 log = logging.getLogger(__name__)
 _FILE = "hybrid_intent_classifier.joblib"
-CACHE_SIZE = int(os.environ.get("NLU_CACHE_SIZE", "4096"))   # texts whose intent probabilities are kept (0: none)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -50,7 +49,7 @@ class HybridIntentClassifier(GraphComponent, IntentClassifier):
         self._model_storage = model_storage
         self._resource = resource
         self._model = model  # (vectorizer, svm)
-        self._cache: "OrderedDict[str, np.ndarray]" = OrderedDict()   # text -> intent probabilities
+        self._cache = TextCache()   # text -> intent probabilities
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -109,17 +108,10 @@ class HybridIntentClassifier(GraphComponent, IntentClassifier):
             return messages
         # the same text always gets the same probabilities: messages seen before (greetings,
         # "tell me more", suggested questions) come from a bounded per-process cache
-        known = {m.get(TEXT): self._cache[m.get(TEXT)] for m in todo if m.get(TEXT) in self._cache}
-        fresh = [m for m in todo if m.get(TEXT) not in known]
-        if fresh:
-            for m, probs in zip(fresh, svm.predict_proba(self._matrix(fresh, vectorizer))):
-                known[m.get(TEXT)] = probs
-        for text, probs in known.items():
-            self._cache[text] = probs
-            self._cache.move_to_end(text)
-        while len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
-        probabilities = [known[m.get(TEXT)] for m in todo]
+        by_text = {m.get(TEXT): m for m in todo}
+        probabilities = self._cache.get_many(
+            [m.get(TEXT) for m in todo],
+            lambda texts: svm.predict_proba(self._matrix([by_text[t] for t in texts], vectorizer)))
         for message, probs in zip(todo, probabilities):
             order = np.argsort(-probs)
             ranking = [{"name": str(svm.classes_[i]), "confidence": float(probs[i])}

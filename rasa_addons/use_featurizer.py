@@ -9,9 +9,7 @@ coming from the count vectorizers.
 
 from __future__ import annotations
 
-import os
 import importlib.util
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
@@ -27,7 +25,7 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-CACHE_SIZE = int(os.environ.get("NLU_CACHE_SIZE", "4096"))   # texts whose vectors are kept (0: none)
+from rasa_addons.textcache import TextCache
 
 
 def model_path() -> Path:
@@ -52,7 +50,7 @@ class USEFeaturizer(DenseFeaturizer, GraphComponent):
     def __init__(self, config: Dict[Text, Any], execution_context: ExecutionContext) -> None:
         super().__init__(execution_context.node_name, config)
         self._session: Optional[Any] = None
-        self._cache: "OrderedDict[str, np.ndarray]" = OrderedDict()
+        self._cache = TextCache()
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -66,16 +64,9 @@ class USEFeaturizer(DenseFeaturizer, GraphComponent):
     def _encode(self, texts: List[str]) -> np.ndarray:
         """USE vectors; a message seen before (a greeting, "tell me more", a suggested question)
         is taken from a bounded per-process cache: the model is deterministic."""
-        known = {t: self._cache[t] for t in texts if t in self._cache}
-        missing = [t for t in dict.fromkeys(texts) if t not in known]
-        if missing:
-            known.update(zip(missing, self._run(missing)))
-        for text, vector in known.items():
-            self._cache[text] = vector
-            self._cache.move_to_end(text)
-        while len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
-        return np.vstack([known[t] for t in texts]) if texts else np.zeros((0, 512), np.float32)
+        if not texts:
+            return np.zeros((0, 512), np.float32)
+        return np.vstack(self._cache.get_many(texts, self._run))
 
     def _run(self, texts: List[str]) -> np.ndarray:
         if self._session is None:
