@@ -127,6 +127,13 @@ def _top(scores: dict[int, float], limit: int) -> dict[int, int]:
     return {row: r for r, (row, _) in enumerate(ordered, start=1)}
 
 
+def uses_english(q: Query, idx: index_mod.Index, settings: config.Settings) -> bool:
+    """Whether this query is also matched against the English reading. Chinese queries use it
+    only with a non-zero ``zh_weight_en`` (measured, it did not help them; docs/retrieval.md)."""
+    return (settings.search_english and idx.en_dense is not None and bool(idx.has_en.any())
+            and (q.lang != "zh" or settings.zh_weight_en > 0))
+
+
 def retrieve(q: Query, idx: index_mod.Index, qv: np.ndarray, rows_allowed: set[int] | None = None,
              settings: config.Settings | None = None, model: ranker.Model | None | bool = None,
              extra_vectors: list[np.ndarray] | None = None) -> list[Candidate]:
@@ -197,9 +204,7 @@ def retrieve(q: Query, idx: index_mod.Index, qv: np.ndarray, rows_allowed: set[i
         break  # the first extra model feeds the "extra" signal
 
     # the English reading: the same query against the translations, merged by passage row
-    # (Chinese queries use it only with a non-zero zh_weight_en: measured, it did not help them)
-    english = (settings.search_english and idx.en_dense is not None and bool(idx.has_en.any())
-               and (q.lang != "zh" or settings.zh_weight_en > 0))
+    english = uses_english(q, idx, settings)
     en_bm25_all = np.zeros(n, np.float32)
     if english:
         has_en = idx.has_en
@@ -346,8 +351,7 @@ def coverage(q: Query, top: Candidate, idx: index_mod.Index) -> dict[str, float]
     en_oov = sum(w for t, w in q.en_terms.items() if t not in en_vocab) / en_total if en_total and en_vocab else 0.0
     en_top = set(idx.en_tokens[top.row]) if top.row < len(idx.en_tokens) else set()
     en_covered = sum(w for t, w in q.en_terms.items() if t in en_top) / en_total if en_total and en_top else 0.0
-    english = idx.settings.search_english and q.lang != "zh" and len(idx.has_en) and bool(idx.has_en.any())
-    if english and not bool(idx.has_en.all()):
+    if uses_english(q, idx, idx.settings) and not bool(idx.has_en.all()):
         shift = imputation(get_model(idx.settings, idx))
         if not bool(idx.has_en[top.row]):
             en_covered = min(1.0, max(0.0, covered + shift.get("en_top_coverage", 0.0)))
