@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -120,15 +120,21 @@ class MoreResults(Action):
         return remember(payload, ctx.lang or "en")
 
 
+def show_again(dispatcher: CollectingDispatcher, tracker: Tracker,
+               build: Callable[[answers.Context], dict[str, Any]]) -> list[EventType]:
+    """Show what was shown last in another form (in full, in the original); it stays "shown"."""
+    ctx = context(tracker)
+    payload = build(ctx)
+    send(dispatcher, tracker, payload)
+    return [SlotSet("lang", ctx.lang), SlotSet("last_kind", payload["kind"])]
+
+
 class ShowSource(Action):
     def name(self) -> str:
         return "action_show_source"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        ctx = context(tracker)
-        payload = answers.source(ctx)
-        send(dispatcher, tracker, payload)
-        return [SlotSet("lang", ctx.lang), SlotSet("last_kind", payload["kind"])]
+        return show_again(dispatcher, tracker, answers.source)
 
 
 class ShowOriginal(Action):
@@ -136,10 +142,7 @@ class ShowOriginal(Action):
         return "action_show_original"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        ctx = context(tracker)
-        payload = answers.original(ctx)
-        send(dispatcher, tracker, payload)
-        return [SlotSet("lang", ctx.lang), SlotSet("last_kind", payload["kind"])]
+        return show_again(dispatcher, tracker, answers.original)
 
 
 class ShowParagraph(Action):
