@@ -319,6 +319,19 @@ class Index:
     _sent_count: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     _en_sent_start: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     _en_sent_count: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    _haystack: str = ""
+
+    def haystack(self) -> str:
+        """Every passage of every kind (footnotes and references too), original and English
+        reading, plus document titles and symbols, lower-cased: to tell whether the corpus
+        mentions a name at all."""
+        if not self._haystack:
+            parts = [f"{p.text}\n{p.text_en}" for p in self.passages]
+            for meta in self.documents.values():
+                parts += [str(meta.get(k) or "") for k in ("title", "title_en", "short_en", "short_zh", "symbol", "issuing_body", "place")]
+                parts += [str(a) for a in (meta.get("aliases") or []) + (meta.get("authors") or [])]
+            self._haystack = "\n".join(parts).lower()
+        return self._haystack
 
     @classmethod
     def load(cls, index_dir: Path, settings: config.Settings | None = None,

@@ -5,7 +5,9 @@ similarities from each dense model, its best sentence, BM25, reciprocal ranks, a
 shape features, for the original text and again for its English reading; Chinese queries get their own copy of the features so each language learns
 its own balance. A logistic regression trained on the dev set (``python -m bot tune``)
 scores candidates; a second one, over the top candidate's features, gives the probability
-that the documents answer the question at all. Both are stored in ``data/ranker.json``
+that the documents answer the question at all (scaled down when the question has an evidence
+gap: a name the corpus never mentions, or an asked-for figure or date the best passage does
+not state). Both are stored in ``data/ranker.json``
 with their cross-validated metrics. Without that file the search falls back to weighted
 reciprocal-rank fusion.
 """
@@ -35,6 +37,7 @@ QUERY_FEATURES = [
     "zh_oov", "top_coverage", "zh",
     "zh_top_extra_cos", "zh_max_extra_cos", "zh_top_sentence_cos", "zh_top_bm25_abs", "zh_top_coverage",
     "top_en_extra_cos", "max_en_extra_cos", "top_en_sentence_cos", "top_en_bm25_abs", "en_oov", "en_top_coverage",
+    "asks_fact", "fact_missing", "unknown_names",
 ]
 
 
@@ -117,8 +120,20 @@ def query_features(rows: Sequence[dict[str, float]], top_score: float, cover: di
         z * best["bm25"] / (best["bm25"] + 10.0), z * cover["top_coverage"],
         best["en_extra_cos"], max(r["en_extra_cos"] for r in rows), best["en_sentence_cos"],
         best["en_bm25"] / (best["en_bm25"] + 10.0), cover["en_oov"], cover["en_top_coverage"],
+        cover["asks_fact"], cover["fact_missing"], cover["unknown_names"],
     ]
     return np.array(vals, dtype=np.float64)
+
+
+def evidence_gap(cover: dict[str, float]) -> bool:
+    """The question names something the corpus never mentions, or asks for a figure or date
+    its best passage does not state."""
+    return cover.get("fact_missing", 0.0) > 0 or cover.get("unknown_names", 0.0) > 0
+
+
+def scaled_confidence(probability: float, cover: dict[str, float], info: dict[str, Any]) -> float:
+    """The confidence model's probability, scaled down by the trained factor for an evidence gap."""
+    return probability * float(info.get("evidence_gap_scale", 1.0)) if evidence_gap(cover) else probability
 
 
 @dataclass

@@ -47,11 +47,56 @@ def test_chinese_question_gets_a_chinese_citation(idx: index.Index) -> None:
     "How do I make a classic Italian carbonara?",
     "明天上海会下雨吗？",
     "帮我写一首关于春天的七言绝句。",
+    # near-domain questions (not in the dev set) whose topic the documents discuss but whose
+    # asked-for fact they do not state: a named law or convention they never mention, a figure
+    # for a year they do not cover
+    "When did the Lanzarote Convention enter into force?",
+    "《网络安全法》第二十一条规定了什么？",
+    "2022年网信办处置了多少个深度伪造账号？",
+    "What percentage of child sexual abuse material reports came from Facebook in 2022?",
 ])
 def test_off_corpus_questions_are_declined_without_citations(idx: index.Index, question: str) -> None:
     resp = search.search(question, idx=idx)
     assert resp["status"] == "no_answer"
     assert resp["results"] == []
+
+
+@pytest.mark.parametrize("question, doc", [
+    ("What share of dark web weapons listings are firearms?", "a-conf-234-11"),
+    ("报告中说2019年有多少比例的暗网毒品买家是新手？", "a-conf-234-11"),
+    ("How do traffickers use cryptocurrency?", None),
+    # a year that names a document ("the 2021 paper") is not an asked-for fact
+    ("What does the 2021 trafficking paper say about social media recruitment?", "ctoc-trafficking-2021"),
+    ("2026年IPIE报告对家长有什么建议？", "ipie-csea-2026"),
+])
+def test_fact_questions_the_documents_answer_are_still_answered(idx: index.Index, question: str,
+                                                                doc: str | None) -> None:
+    resp = search.search(question, idx=idx)
+    assert resp["status"] == "ok"
+    assert doc is None or resp["results"][0]["doc_id"] == doc
+
+
+def test_evidence_gap_checks() -> None:
+    # the passage must state the kind of fact asked for, in the asked unit, for the named year
+    assert search.fact_missing("白某某被判了几年有期徒刑？", "在 2023 年 6 月至 8 月间，白某某……")
+    assert not search.fact_missing("白某某被判了几年有期徒刑？", "判处有期徒刑三年")
+    assert not search.fact_missing("涉案图片有多少张？", "总共贩卖“去衣”图片 6000 余张")
+    assert search.fact_missing("识别出多少名受害儿童？", "如国际刑警组织的国际儿童性剥削数据库。")
+    assert search.fact_missing("What is the maximum fine?", "法院判处罚金。", "The court imposed a fine.")
+    assert not search.fact_missing("What is the fine?", "罚金 5 万元", "a fine of 50,000 yuan")
+    assert search.fact_missing("ransomware statistics 2023", "2020 年的报告", "")
+    assert not search.fact_missing("How do offenders groom children?", "犯罪者通过社交媒体接触儿童。")
+
+
+def test_names_the_corpus_never_mentions(idx: index.Index) -> None:
+    assert search.unknown_names("When did the Budapest Convention enter into force?", idx) == ("Budapest",)
+    assert search.unknown_names("《未成年人网络保护条例》怎么规定的？", idx) == ("未成年人网络保护条例",)
+    assert search.unknown_names("刑法第二百八十七条之一的量刑标准", idx) == ("第二百八十七条",)
+    # names the corpus does use, in another inflection, possessive or spacing, are known
+    assert search.unknown_names("What is INTERPOL's ICSE database?", idx) == ()
+    assert search.unknown_names("How did evidence convict traffickers of Venezuelan women?", idx) == ()
+    assert search.unknown_names("“AI去衣”是什么？", idx) == ()
+    assert search.unknown_names("Budapest is lovely", idx) == ()   # a capitalised first word is not a name
 
 
 def test_highlights_are_sentences_of_the_passage(idx: index.Index) -> None:
