@@ -209,7 +209,8 @@ def weighted_terms(text: str, expansion: "Expansion | None" = None,
 
     jieba's search mode splits a compound into overlapping sub-words (儿童性剥削 → 儿童, 剥削,
     儿童性, 性剥削, 儿童性剥削); they share the word's weight so long compounds do not
-    outweigh short ones. Chinese terms of glossary entries matched in an English query carry
+    outweigh short ones. Chinese terms of glossary entries matched in an English query, or
+    through an everyday word the documents do not use (``zh_query``), carry
     ``expansion_weight`` per concept; synonyms of Chinese terms already in the query carry
     ``synonym_weight``.
     """
@@ -228,8 +229,13 @@ def weighted_terms(text: str, expansion: "Expansion | None" = None,
     for word in words:
         add(word, 1.0)
     if expansion is not None:
+        squeezed = re.sub(r"\s+", "", text).lower()
         for term in expansion.terms:
-            total = expansion_weight if term in expansion.english else synonym_weight
+            # a concept named in English or in everyday words the documents do not use (蛇头)
+            # counts like a query word; synonyms of a word the documents do use count less
+            aliased = any(a.lower() in squeezed for a in term.zh_query) and not any(
+                z.lower() in squeezed for z in term.zh)
+            total = expansion_weight if term in expansion.english or aliased else synonym_weight
             variants = list(term.zh)
             for z in variants:
                 add(z, total / max(1, len(variants)))
@@ -242,11 +248,14 @@ def weighted_terms(text: str, expansion: "Expansion | None" = None,
 
 @dataclass(frozen=True)
 class Term:
-    """One glossary entry: English variants, Chinese variants, topic."""
+    """One glossary entry: English variants, Chinese variants (as the documents write them),
+    topic, and Chinese words users say for it that the documents do not (``zh_query``:
+    "蛇头" for 偷运者, "拐卖" for 贩运); those are recognised in questions only."""
 
     en: tuple[str, ...]
     zh: tuple[str, ...]
     topic: str
+    zh_query: tuple[str, ...] = ()
 
 
 @dataclass
@@ -281,9 +290,10 @@ class Glossary:
         self.terms: list[Term] = []
         for entry in data.get("terms") or []:
             en = tuple(str(x) for x in entry.get("en") or [] if str(x).strip())
-            zh = tuple(re.sub(r"\s+", "", str(x)) for x in entry.get("zh") or [] if str(x).strip())
+            zh, zh_query = (tuple(re.sub(r"\s+", "", str(x)) for x in entry.get(key) or [] if str(x).strip())
+                            for key in ("zh", "zh_query"))
             if en or zh:
-                self.terms.append(Term(en, zh, str(entry.get("topic") or "")))
+                self.terms.append(Term(en, zh, str(entry.get("topic") or ""), zh_query))
         self.digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
         self._en_matcher: Any = None
         self._zh_matcher: Any = None
@@ -299,8 +309,8 @@ class Glossary:
         for i, term in enumerate(self.terms):
             if term.en:
                 self._en_matcher.add(str(i), list(en.tokenizer.pipe(term.en)))
-            if term.zh:
-                self._zh_matcher.add(str(i), list(zh.tokenizer.pipe([z.lower() for z in term.zh])))
+            if term.zh or term.zh_query:
+                self._zh_matcher.add(str(i), list(zh.tokenizer.pipe([z.lower() for z in term.zh + term.zh_query])))
 
     def add_to_jieba(self) -> None:
         """Teach jieba the glossary's Chinese terms so BM25 tokens keep them whole."""
@@ -309,7 +319,7 @@ class Glossary:
         jieba = _jieba()
         with _LOCK:
             for term in self.terms:
-                for z in term.zh:
+                for z in term.zh + term.zh_query:
                     if len(z) >= 2 and _CJK.search(z):
                         jieba.add_word(z)
         self._jieba_ready = True

@@ -343,7 +343,8 @@ def coverage(q: Query, top: Candidate, idx: index_mod.Index) -> dict[str, float]
     the share of query words unknown to the English vocabulary cannot be told and takes its
     training mean."""
     vocab = idx.bm25.vocab if idx.bm25 is not None else {}
-    zh_words = [w for w in q.content_words if language.has_cjk(w)]
+    aliases = {a for t in q.expansion.terms for a in t.zh_query}   # colloquial words the glossary explains
+    zh_words = [w for w in q.content_words if language.has_cjk(w) and w not in aliases]
     oov = sum(1 for w in zh_words if w not in vocab) / len(zh_words) if zh_words else 0.0
     tokens = set(idx.tokens[top.row]) if top.row < len(idx.tokens) else set()
     total = sum(q.terms.values())

@@ -176,6 +176,14 @@ def test_glossary_is_large_and_grounded_in_the_corpus(idx: index.Index) -> None:
     assert topics <= set(g.topics)
 
 
+def test_everyday_chinese_words_reach_the_documents_terms() -> None:
+    # users say 蛇头 and 拐卖; the documents say 偷运者 and 贩运
+    g = language.load_glossary()
+    terms = language.weighted_terms("蛇头怎么拐卖人口？", g.match("蛇头怎么拐卖人口？"))
+    assert terms.get("偷运", 0) > 0 and terms.get("贩运", 0) > 0
+    assert all(z not in t.zh for t in g.terms for z in t.zh_query)
+
+
 def test_passages_are_tagged_with_topics(idx: index.Index) -> None:
     row = idx.row_of[idx.by_id["a-conf-234-11:26"]]
     assert "firearms" in idx.topics[row]
