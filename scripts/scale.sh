@@ -120,8 +120,8 @@ start_rasa() {  # n port
   alive "rasa$1" && return 0
   local cors
   read -ra cors <<<"$RASA_CORS"
-  nohup .venv-rasa/bin/rasa run --model "$MODEL" --port "$2" --interface 127.0.0.1 \
-    --credentials "$SCALE_DIR/credentials.yml" --endpoints "$ENDPOINTS" --enable-api --auth-token "$RASA_TOKEN" \
+  nohup .venv-rasa/bin/python -m rasa_addons.serve run --model "$MODEL" --port "$2" --interface 127.0.0.1 \
+    --credentials "$SCALE_DIR/credentials.yml" --endpoints "$ENDPOINTS" --enable-api \
     --cors "${cors[@]}" >"$SCALE_DIR/rasa$1.log" 2>&1 &
   echo $! >"$SCALE_DIR/rasa$1.pid"
 }

@@ -71,8 +71,8 @@ start() {
   nohup .venv/bin/python -m rasa_sdk --actions actions --port "$ACTIONS_PORT" >"$RUN/actions.log" 2>&1 &
   echo $! >"$RUN/actions.pid"
   echo "Starting Rasa on port $RASA_PORT ($channels) ..."
-  nohup .venv-rasa/bin/rasa run --model "$MODEL" --port "$RASA_PORT" --interface "${RASA_INTERFACE:-127.0.0.1}" \
-    --credentials "$credentials" --endpoints "$ENDPOINTS" --enable-api --auth-token "$RASA_TOKEN" --cors "${cors[@]}" \
+  nohup .venv-rasa/bin/python -m rasa_addons.serve run --model "$MODEL" --port "$RASA_PORT" --interface "${RASA_INTERFACE:-127.0.0.1}" \
+    --credentials "$credentials" --endpoints "$ENDPOINTS" --enable-api --cors "${cors[@]}" \
     >"$RUN/rasa.log" 2>&1 &
   echo $! >"$RUN/rasa.pid"
   echo "Starting the web page on port $WEB_PORT ..."

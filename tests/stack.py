@@ -75,13 +75,14 @@ class Stack:
         .venv-rasa/bin/rasa); ``env``: extra environment variables."""
         t = time.perf_counter()
         log = open(self.tmp / "rasa.log", "ab")
-        extra = (["--cors", *cors] if cors else []) + (["--enable-api", "--auth-token", api_token] if api_token else [])
-        self.rasa = subprocess.Popen([*(command or [str(RASA)]), "run", "--model", str(MODEL),
+        extra = (["--cors", *cors] if cors else []) + (["--enable-api"] if api_token else [])
+        launcher = [str(RASA.parent / "python"), "-m", "rasa_addons.serve"]   # the token via the environment
+        self.rasa = subprocess.Popen([*(command or launcher), "run", "--model", str(MODEL),
                                       "--port", str(self.rasa_port), "--interface", "127.0.0.1",
                                       "--credentials", str(credentials or "credentials.yml"),
                                       "--endpoints", "endpoints.yml", *extra], cwd=ROOT,
                                      env={**self.env, **({"RASA_CORS": " ".join(cors)} if cors else {}),
-                                          **(env or {})},
+                                          **({"RASA_TOKEN": api_token} if api_token else {}), **(env or {})},
                                      stdout=log, stderr=log, start_new_session=True)
         wait_for(f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/", 240, self.rasa)
         return time.perf_counter() - t

@@ -30,6 +30,8 @@ def test_conversation_survives_a_rasa_restart(stack: Stack) -> None:
     token = secrets.token_hex(16)
     sender = uuid.uuid4().hex
     stack.start_rasa(api_token=token)
+    assert stack.rasa is not None   # the token reaches Rasa, but not through the process list
+    assert token.encode() not in Path(f"/proc/{stack.rasa.pid}/cmdline").read_bytes()
     stack.send("What do the documents say about 3D-printed guns?", sender)
     stack.send("tell me more", sender)
     stack.stop_rasa()
@@ -42,6 +44,22 @@ def test_conversation_survives_a_rasa_restart(stack: Stack) -> None:
     # ... and the conversation continues where it was: "more" pages on from the restored slots
     reply = stack.send("more", sender)
     assert "passages 5–6" in reply[0]["text"] or "passages 5-6" in reply[0]["text"], reply[0]["text"][:200]
+
+
+def test_the_launcher_takes_the_api_token_only_from_the_environment() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("serve", ROOT / "rasa_addons" / "serve.py")
+    assert spec and spec.loader
+    serve = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(serve)   # without the package: its __init__ needs Rasa
+    argv = serve.rasa_argv(["run", "--enable-api"], {"RASA_TOKEN": "t0ken"})
+    assert argv == ["rasa", "run", "--enable-api", "--auth-token", "t0ken"]
+    assert serve.rasa_argv(["run"], {}) == ["rasa", "run"]   # no API, no token needed
+    with pytest.raises(SystemExit, match="RASA_TOKEN"):
+        serve.rasa_argv(["run", "--enable-api"], {})
+    with pytest.raises(SystemExit, match="not --auth-token"):
+        serve.rasa_argv(["run", "--enable-api", "--auth-token", "t0ken"], {"RASA_TOKEN": "t0ken"})
 
 
 def test_purge_deletes_conversations_idle_longer_than_n_days(stack: Stack) -> None:
