@@ -351,7 +351,10 @@ def coverage(q: Query, top: Candidate, idx: index_mod.Index) -> dict[str, float]
     covered = sum(w for t, w in q.terms.items() if t in tokens) / total if total else 0.0
     en_vocab = idx.en_bm25.vocab if idx.en_bm25 is not None else {}
     en_total = sum(q.en_terms.values())
-    en_oov = sum(w for t, w in q.en_terms.items() if t not in en_vocab) / en_total if en_total and en_vocab else 0.0
+    # a word the glossary maps onto the documents' terms ("cops" → police) is not unknown
+    explained = {stem for t in q.expansion.english for e in t.en for stem in translations.en_tokens(e)}
+    en_oov = (sum(w for t, w in q.en_terms.items() if t not in en_vocab and t not in explained) / en_total
+              if en_total and en_vocab else 0.0)
     en_top = set(idx.en_tokens[top.row]) if top.row < len(idx.en_tokens) else set()
     en_covered = sum(w for t, w in q.en_terms.items() if t in en_top) / en_total if en_total and en_top else 0.0
     if uses_english(q, idx, idx.settings) and not bool(idx.has_en.all()):
