@@ -22,6 +22,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# every question is asked several times: with the query-embedding cache on, later rounds would
+# time cache hits, so it is off and each search encodes its query
+os.environ["BOT_EMBED_CACHE"] = "0"
 
 from bot import config, evaluate, index, language, search  # noqa: E402
 
