@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
@@ -72,11 +73,19 @@ def load(documents_dir: Path, doc_ids: Iterable[str] | None = None) -> dict[str,
     return out
 
 
-@lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
-    import snowballstemmer
+_LOCAL = threading.local()
 
-    return snowballstemmer.stemmer("english")
+
+def _stemmer():  # type: ignore[no-untyped-def]
+    """One Snowball stemmer per thread: a stemmer keeps the word it is working on in itself,
+    so two threads sharing one (the action server runs actions in a thread pool) corrupt each
+    other's words."""
+    stemmer = getattr(_LOCAL, "stemmer", None)
+    if stemmer is None:
+        import snowballstemmer
+
+        stemmer = _LOCAL.stemmer = snowballstemmer.stemmer("english")
+    return stemmer
 
 
 @lru_cache(maxsize=100_000)

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from bot import answers, config, corpus, evaluate, grounding, index, render, search
+from bot import answers, config, corpus, evaluate, grounding, index, render, search, translations
 
 
 @pytest.fixture()
@@ -103,3 +103,20 @@ def test_english_answers_keep_the_label_on_every_channel(idx: index.Index) -> No
     note = p["footnotes"][0]
     assert note["shown"] == note["text_en"] and f"[{note['number']}] {note['text_en']}" in full["text"]
     assert grounding.problems(full, idx) == []
+
+
+def test_english_stemming_is_safe_from_several_threads() -> None:
+    """The action server answers in a thread pool; a shared Snowball stemmer corrupted the words
+    of concurrent requests (IndexError on the first questions after start-up)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import snowballstemmer
+
+    words = [f"{w}{i}ing" for i in range(3000) for w in ("organis", "generalis", "traffick")]
+    expected = [snowballstemmer.stemmer("english").stemWord(w) for w in words]
+    with ThreadPoolExecutor(8) as pool:   # distinct words, so the memo cache does not hide the race
+        chunks = list(pool.map(lambda k: [translations.stem(w) for w in words[k::8]], range(8)))
+    got: list[str] = [""] * len(words)
+    for k, chunk in enumerate(chunks):
+        got[k::8] = chunk
+    assert got == expected
