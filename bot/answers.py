@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from bot import cite, config, corpus as corpus_mod, index as index_mod, language, search, translations
+from bot import cite, config, corpus as corpus_mod, index as index_mod, language, render, search, translations
 
 PAGE_SIZE = 2          # passages per reply
 MAX_RESULTS = 10       # passages a question can page through
@@ -209,16 +209,11 @@ def document_url(meta: dict[str, Any]) -> str:
     return ""
 
 
-def shown_text(e: dict[str, Any]) -> str:
-    """The whole text a payload passage's excerpt was cut from (translation or original)."""
-    return str(e.get("text_en") or "") if e.get("shown") == "translation" else str(e.get("text") or "")
-
-
 def _render_passages(entries: list[dict[str, Any]], lang: str) -> str:
     blocks = []
     for e in entries:
         body = _mark(e["excerpt"], [tuple(s) for s in e["excerpt_highlights"]])
-        whole = shown_text(e)
+        whole = render.shown_text(e)
         if e["truncated"]:
             if e["excerpt"] != whole[: len(e["excerpt"])]:
                 body = "…" + body

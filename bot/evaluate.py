@@ -297,7 +297,8 @@ def _top_cover(d: dict[str, Any], scores: np.ndarray) -> dict[str, float]:
 GAP_SCALES = (0.7, 0.5, 0.3, 0.2, 0.1)
 
 
-def _cross_validate(data: list[dict[str, Any]], usable: list[int], folds: int, c: float, seed: int) -> dict[str, Any]:
+def _cross_validate(data: list[dict[str, Any]], usable: list[int], qy: np.ndarray, folds: int, c: float,
+                    seed: int) -> dict[str, Any]:
     """One cross-validation by question: ranker scores, retrieval metrics, confidence features
     and probabilities, and which questions have an evidence gap, all out of fold."""
     fold_of = np.random.default_rng(seed).permutation(len(data)) % folds
@@ -315,7 +316,6 @@ def _cross_validate(data: list[dict[str, Any]], usable: list[int], folds: int, c
             bucket[0].append([d["gains"][i] for i in order])
             bucket[1].append(d["n_gold"])
     qx = np.vstack([_query_row(data[i], scores[i]) for i in usable])
-    qy = np.array([1 if data[i]["answerable"] else 0 for i in usable])
     prob = np.zeros(len(usable))
     for f in range(folds):
         train = [k for k, i in enumerate(usable) if fold_of[i] != f]
@@ -337,7 +337,7 @@ def tune(path: Path | None = None, settings: config.Settings | None = None, fold
     data = collect(questions, idx, settings, aliases)
     usable = [i for i, d in enumerate(data) if len(d["raw"])]
     qy = np.array([1 if data[i]["answerable"] else 0 for i in usable])
-    runs = [_cross_validate(data, usable, folds, c, seed) for seed in range(repeats)]
+    runs = [_cross_validate(data, usable, qy, folds, c, seed) for seed in range(repeats)]
 
     # retrieval: mean over the repeats of the per-language metrics
     cv_metrics: dict[str, dict[str, float]] = {}
@@ -404,9 +404,9 @@ def format_tune(info: dict[str, Any]) -> str:
         lines.append(f"  CV retrieval [{lang}] n={m['n']}: R@1 {m['recall@1']:.3f}  R@5 {m['recall@5']:.3f}  "
                      f"MRR {m['mrr']:.3f}  nDCG@10 {m['ndcg@10']:.3f}")
     th = info["cv_decline"]["threshold"]
+    low, high = th.get("off_corpus_declined_range", [0, 0])
     lines.append(f"  CV threshold {th['threshold']:.3f} (evidence-gap scale {info.get('evidence_gap_scale', 1.0)}): "
-                 f"off-corpus declined {th['off_corpus_declined']:.1%} (repeats "
-                 f"{th.get('off_corpus_declined_range', [0, 0])[0]:.1%}–{th.get('off_corpus_declined_range', [0, 0])[1]:.1%}), "
+                 f"off-corpus declined {th['off_corpus_declined']:.1%} (repeats {low:.1%}–{high:.1%}), "
                  f"answerable declined {th['answerable_declined']:.1%}")
     for lang, v in info["cv_decline"]["by_language"].items():
         lines.append(f"    [{lang}] off-corpus declined {v['off_corpus_declined']:.1%}, answerable declined "

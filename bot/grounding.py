@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot import answers, index as index_mod, search
+from bot import answers, index as index_mod, render, search
 
 _LEADS = ("lead", "lead_filtered", "lead_more", "source_lead", "paragraph_lead", "paragraph_unnumbered",
           "original_lead")
@@ -95,7 +95,7 @@ def _text_problems(payload: dict[str, Any], passages: list[dict[str, Any]], lang
         lines.pop(0)
     out: list[str] = []
     sources = {e["id"]: answers.t(lang, "source", citation=e["citation"]) for e in passages}
-    by_text = {e["id"]: answers.shown_text(e) for e in passages}
+    by_text = {e["id"]: render.shown_text(e) for e in passages}
     notes = {e["id"]: f"({e['translation_note']})" for e in passages if e.get("translation_note")}
     quote: list[str] = []
     seen: list[str] = []

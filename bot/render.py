@@ -79,6 +79,11 @@ def _source_label(lang: str) -> tuple[str, str]:
     return before, after
 
 
+def shown_text(p: dict[str, Any]) -> str:
+    """The whole text a payload passage's excerpt was cut from (translation or original)."""
+    return str(p.get("text_en") or "") if p.get("shown") == "translation" else str(p.get("text") or "")
+
+
 def _passage_spans(p: dict[str, Any]) -> tuple[Span, ...]:
     text = str(p.get("excerpt") or p.get("text") or "")
     spans: list[Span] = []
@@ -93,7 +98,7 @@ def _passage_spans(p: dict[str, Any]) -> tuple[Span, ...]:
     if pos < len(text):
         spans.append(Span(text[pos:]))
     if p.get("truncated"):
-        full = str(p.get("text_en") or "") if p.get("shown") == "translation" else str(p.get("text") or "")
+        full = shown_text(p)
         if not full.startswith(text):
             spans.insert(0, Span("…"))
         if not full.endswith(text):

@@ -47,6 +47,9 @@ class Query:
     content_words: list[str] = field(default_factory=list)   # non-stopword query words
     uncovered_en: float = 0.0    # share of English content words no glossary term explains
     en_terms: dict[str, float] = field(default_factory=dict)  # English stems, for the English reading
+    # words the glossary maps onto the documents' terms: everyday Chinese aliases (蛇头) and the
+    # stems of matched English variants ("cops" → police); none of them counts as unknown
+    glossary_words: frozenset[str] = frozenset()
 
     @property
     def tokens(self) -> list[str]:
@@ -87,7 +90,9 @@ def prepare(text: Any, settings: config.Settings | None = None) -> Query:
     en_terms: dict[str, float] = {}
     for stem in translations.en_tokens(clean):
         en_terms[stem] = en_terms.get(stem, 0.0) + 1.0
-    return Query(raw, clean, lang, truncated, expansion, terms, clean, words, uncovered, en_terms)
+    glossary_words = frozenset({a for t in expansion.terms for a in t.zh_query}
+                               | {st for t in expansion.english for e in t.en for st in translations.en_tokens(e)})
+    return Query(raw, clean, lang, truncated, expansion, terms, clean, words, uncovered, en_terms, glossary_words)
 
 
 def mentioned_docs(text: str, idx: index_mod.Index) -> set[str]:
@@ -343,17 +348,14 @@ def coverage(q: Query, top: Candidate, idx: index_mod.Index) -> dict[str, float]
     the share of query words unknown to the English vocabulary cannot be told and takes its
     training mean."""
     vocab = idx.bm25.vocab if idx.bm25 is not None else {}
-    aliases = {a for t in q.expansion.terms for a in t.zh_query}   # colloquial words the glossary explains
-    zh_words = [w for w in q.content_words if language.has_cjk(w) and w not in aliases]
+    zh_words = [w for w in q.content_words if language.has_cjk(w) and w not in q.glossary_words]
     oov = sum(1 for w in zh_words if w not in vocab) / len(zh_words) if zh_words else 0.0
     tokens = set(idx.tokens[top.row]) if top.row < len(idx.tokens) else set()
     total = sum(q.terms.values())
     covered = sum(w for t, w in q.terms.items() if t in tokens) / total if total else 0.0
     en_vocab = idx.en_bm25.vocab if idx.en_bm25 is not None else {}
     en_total = sum(q.en_terms.values())
-    # a word the glossary maps onto the documents' terms ("cops" → police) is not unknown
-    explained = {stem for t in q.expansion.english for e in t.en for stem in translations.en_tokens(e)}
-    en_oov = (sum(w for t, w in q.en_terms.items() if t not in en_vocab and t not in explained) / en_total
+    en_oov = (sum(w for t, w in q.en_terms.items() if t not in en_vocab and t not in q.glossary_words) / en_total
               if en_total and en_vocab else 0.0)
     en_top = set(idx.en_tokens[top.row]) if top.row < len(idx.en_tokens) else set()
     en_covered = sum(w for t, w in q.en_terms.items() if t in en_top) / en_total if en_total and en_top else 0.0

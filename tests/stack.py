@@ -72,7 +72,8 @@ class Stack:
         """Start Rasa with the trained model; returns seconds until its REST channel answers.
         ``cors``: browser origins allowed (the web page); ``api_token`` enables the HTTP API;
         ``credentials``: another credentials file; ``command``: how to run ``rasa`` (default
-        .venv-rasa/bin/rasa); ``env``: extra environment variables."""
+        ``.venv-rasa/bin/python -m rasa_addons.serve``, which takes the token from RASA_TOKEN);
+        ``env``: extra environment variables."""
         t = time.perf_counter()
         log = open(self.tmp / "rasa.log", "ab")
         extra = (["--cors", *cors] if cors else []) + (["--enable-api"] if api_token else [])
