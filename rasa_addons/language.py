@@ -1,13 +1,13 @@
 """NLU component that tags each message with its language (entity ``language``: en or zh).
 
 The ``lang`` slot maps from this entity, so responses and actions answer in the user's
-language from the first turn. Same rule as bot/language.detect_lang: Chinese characters vs
-Latin words; a mixed message is tagged by whichever dominates.
+language from the first turn. The rule is the project's one (``bot/lang.py``): a message that
+is clearly English or Chinese is tagged; a mixed one ("What does 人贩子 mean?") is not, so the
+conversation keeps its language, as the action's reply does.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -18,17 +18,14 @@ from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+from bot import lang
 
 
 def detect(text: str) -> Optional[str]:
-    """``en``, ``zh``, or None when the text has neither Chinese nor Latin words."""
-    cjk = len(_CJK.findall(text))
-    latin = len(_LATIN_WORD.findall(text))
-    if not cjk and not latin:
-        return None
-    return "zh" if cjk >= latin else "en"
+    """``en`` or ``zh`` for a message that is clearly one of them; None for a mixed message
+    (the conversation keeps its language) or one without words."""
+    found = lang.detect(text) if text.strip() else "mixed"
+    return found if found in ("en", "zh") and (lang.CJK.search(text) or lang.LATIN_WORD.search(text)) else None
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)

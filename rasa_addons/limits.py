@@ -8,22 +8,26 @@ reply on the same channel, in the language of the message, saying what to do. No
 written to the conversation, so a resent message is handled normally. Set
 ``RATE_LIMIT_PER_MINUTE=0`` to switch the rate limit off.
 
-The allowance is counted per Rasa process; behind a load balancer with N instances a sender
+Installed by ``rasa_addons.patches.install`` (``Agent.handle_message`` wrapped). The allowance
+is counted per Rasa process; behind a load balancer with N instances a sender
 gets at most N times as much (the nginx configuration in deploy/ adds a per-address limit).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
 import time
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
 
-from rasa_addons import texts
+from bot.config import ROOT
+from bot.lang import reply_lang
+from bot.texts import Texts
 
 log = logging.getLogger(__name__)
 
@@ -66,22 +70,25 @@ def _who(sender: Text) -> Text:
     return hashlib.sha256(sender.encode("utf-8", "replace")).hexdigest()[:12]
 
 
-async def _handle_message_within_limits(self: Agent, message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
-    body = message.text or ""
-    reason = None
-    if len(body) > MAX_MESSAGE_CHARS:
-        reason, values = "too_long", {"length": len(body), "limit": MAX_MESSAGE_CHARS}
-    elif not limiter.allow(message.sender_id or ""):
-        reason, values = "rate_limited", {}
-    if reason is None:
-        return await _original_handle_message(self, message)
-    log.warning("message not processed (%s) for sender %s", reason, _who(message.sender_id or ""))
-    if message.output_channel is not None:
-        await message.output_channel.send_text_message(
-            message.sender_id, texts.text(reason, texts.guess_lang(body[:500]), **values))
-    return None
+def within_limits(handle_message: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """``Agent.handle_message`` wrapped: an over-long message or one beyond the sender's
+    allowance is answered with a clear reply on its channel and not processed."""
+    texts = Texts.load(ROOT / "data")
 
+    @functools.wraps(handle_message)
+    async def handle_message_within_limits(self: Agent, message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
+        body = message.text or ""
+        reason = None
+        if len(body) > MAX_MESSAGE_CHARS:
+            reason, values = "too_long", {"length": len(body), "limit": MAX_MESSAGE_CHARS}
+        elif not limiter.allow(message.sender_id or ""):
+            reason, values = "rate_limited", {}
+        if reason is None:
+            return await handle_message(self, message)
+        log.warning("message not processed (%s) for sender %s", reason, _who(message.sender_id or ""))
+        if message.output_channel is not None:
+            await message.output_channel.send_text_message(
+                message.sender_id, texts.t(reply_lang(body[:500]), reason, **values))
+        return None
 
-_original_handle_message = Agent.handle_message
-if getattr(_original_handle_message, "__name__", "") != "_handle_message_within_limits":
-    Agent.handle_message = _handle_message_within_limits  # type: ignore[method-assign]
+    return handle_message_within_limits

@@ -1,4 +1,8 @@
-"""Run ``rasa`` with the HTTP API token taken from the environment, not the command line.
+"""Run ``rasa`` with the project's patches installed and the HTTP API token taken from the
+environment, not the command line.
+
+The patches (``rasa_addons/patches.py``: rate limits, the action-server fallback, Redis ticket
+locks, CPU savings) are installed here, before Rasa's own CLI runs, and nowhere else.
 
 ``rasa run --enable-api --auth-token TOKEN`` puts the token in the process list (``ps``,
 ``/proc/PID/cmdline``), where every local user can read it. This launcher takes the same
@@ -32,6 +36,11 @@ def rasa_argv(args: list[str], environ: dict[str, str] | os._Environ[str]) -> li
 def main() -> None:
     sys.argv = rasa_argv(sys.argv[1:], os.environ)
     from rasa.__main__ import main as rasa_main
+
+    from rasa_addons import patches
+
+    installed = patches.install()
+    print(f"rasa_addons: patches installed: {', '.join(installed) or 'none'}", file=sys.stderr, flush=True)
 
     rasa_main()
 

@@ -258,10 +258,17 @@
     });
   }
 
-  const CJK = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]/;
-
+  // The project's language rule (bot/lang.py, reply_lang without a previous language), for
+  // the lang attribute of what the page shows; tests/test_lang.py checks that both agree on
+  // tests/lang_cases.json.
   function detectLang(text) {
-    return CJK.test(String(text || "")) ? "zh" : "en";
+    const s = String(text || "");
+    const cjk = (s.match(/[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]/g) || []).length;
+    const words = (s.match(/[A-Za-z]{2,}/g) || []).length;
+    if (!s.trim() || !cjk) return "en";
+    if (!words || cjk >= 2 * words) return "zh";
+    if (words >= 2 * cjk) return "en";
+    return cjk * 2 >= (s.match(/[A-Za-z]/g) || []).length ? "zh" : "en";
   }
 
   function langTag(lang) {

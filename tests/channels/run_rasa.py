@@ -1,6 +1,7 @@
 """Run ``rasa`` (in .venv-rasa) with the Slack and Bot Framework API addresses pointed at the
 fake API server (``FAKE_API_URL``). Rasa's own connectors are used unchanged; only the
-platform's base URLs move, because these two connectors have no setting for them.
+platform's base URLs move, because these two connectors have no setting for them. The
+project's Rasa patches are installed as in production (``rasa_addons/serve.py``).
 (Telegram and Mattermost take their API address from the credentials.)
 
     FAKE_API_URL=http://127.0.0.1:PORT .venv-rasa/bin/python tests/channels/run_rasa.py run ...
@@ -31,6 +32,10 @@ def patch(base: str) -> None:
 if __name__ == "__main__":
     patch(os.environ["FAKE_API_URL"].rstrip("/"))
     from rasa.__main__ import main
+
+    from rasa_addons import patches
+
+    patches.install()   # as rasa_addons/serve.py does
 
     sys.argv = ["rasa", *sys.argv[1:]]
     main()

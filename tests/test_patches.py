@@ -1,0 +1,35 @@
+"""The Rasa patches are installed explicitly, checked against Rasa, and change no prediction."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.stack import MODEL, RASA, ROOT
+
+PYTHON = RASA.parent / "python"
+pytestmark = pytest.mark.skipif(not PYTHON.exists(), reason="needs .venv-rasa")
+
+
+def run(*args: str) -> dict[str, object]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false")
+    out = subprocess.run([str(PYTHON), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_patches_are_installed_only_on_request_and_only_where_they_fit() -> None:
+    result = run("tests/rasa/patches_check.py")
+    assert set(result["installed"]) >= {"limits", "resilience", "action-validator", "action-call", "prediction",
+                                        "event-types", "ticket-mutex:issue_ticket", "sqlite-wal"}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not MODEL.exists(), reason="needs a trained model (make train)")
+def test_the_shortened_tracker_predicts_as_the_full_one_on_the_test_stories() -> None:
+    result = run("tests/rasa/prediction_check.py", str(MODEL), str(Path("tests") / "test_stories.yml"))
+    assert result["compared"] >= 50 and result["shortened"] >= 20
