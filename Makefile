@@ -73,13 +73,13 @@ test-channels: setup index train ## messaging channels end to end against a fake
 	$(PY) -m pytest -q tests/test_render.py tests/test_channels.py
 
 channels: setup         ## which messaging channels the environment (or .env) enables (docs/channels.md)
-	@set -a; [ -f .env ] && . ./.env; set +a; $(PY) -m bot channels
+	@. scripts/env.sh; $(PY) -m bot channels
 
 purge:                  ## delete conversations idle for more than DAYS days (default 30) from run/tracker.db
 	$(PY) -m bot purge --days $${DAYS:-30}
 
 load:                   ## bounded load run against the running stack (make start first): LOAD_URL, SESSIONS, MESSAGES
-	@set -a; [ -f .env ] && . ./.env; set +a; mkdir -p bench/out; \
+	@. scripts/env.sh; mkdir -p bench/out; \
 	$(PY) bench/load.py --url $${LOAD_URL:-http://127.0.0.1:$(RASA_PORT)} --sessions $${SESSIONS:-20} \
 		--messages $${MESSAGES:-50} --token "$${RASA_TOKEN:-}" --label $${LOAD_LABEL:-single} --out bench/out/load-$${LOAD_LABEL:-single}.json
 

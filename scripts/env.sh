@@ -1,12 +1,19 @@
 # Shared by scripts/stack.sh and scripts/scale.sh (sourced, from the project root).
 
-# Settings from ENV_FILE (.env); variables already set in the environment win.
+# Settings from ENV_FILE (.env): the project's one .env loader (scripts/stack.sh, scale.sh and
+# the Makefile use it). Lines are NAME=value (an optional "export " before, one pair of quotes
+# around the value removed); the value is taken as written, never run by the shell, so
+# "$(...)" or "`...`" in a value stays text. Variables already set in the environment win.
 ENV_FILE=${ENV_FILE:-.env}
 if [ -f "$ENV_FILE" ]; then
   while IFS= read -r line || [ -n "$line" ]; do
-    [[ $line =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || continue
-    key=${line%%=*}
-    [ -n "${!key+x}" ] || eval "export $line"
+    [[ $line =~ ^[[:space:]]*(export[[:space:]]+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] || continue
+    key=${BASH_REMATCH[2]}
+    value=${BASH_REMATCH[3]}
+    if [[ $value =~ ^\"(.*)\"[[:space:]]*$ || $value =~ ^\'(.*)\'[[:space:]]*$ ]]; then
+      value=${BASH_REMATCH[1]}
+    fi
+    [ -n "${!key+x}" ] || export "$key=$value"
   done <"$ENV_FILE"
 fi
 
