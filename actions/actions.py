@@ -1,48 +1,39 @@
-"""Rasa custom actions: thin adapters from the tracker to ``bot.answers`` and ``bot.safety``.
+"""Rasa custom actions: thin adapters from the tracker to the engine (``bot/engine.py``).
 
-Each action reads the message and slots, calls one function of ``bot/`` and sends its
-payload as ``bot.render`` lays it out for the message's channel: on the web the text with
-buttons plus the payload itself as a custom (json) message that widgets render from; on
-Telegram, Slack, Teams and Mattermost that channel's markup. No search or formatting logic
-lives here.
+Each action reads the message and slots, calls one function of ``bot/`` with the engine it
+was given and sends the reply as ``bot.render`` lays it out for the message's channel: on the
+web the text with buttons plus the payload as a custom (json) message that widgets render
+from; on Telegram, Slack, Teams and Mattermost that channel's markup. No search or formatting
+logic lives here. ``run`` is async and does the work in a thread, so one slow search never
+holds up the server's event loop. The server (``actions/__main__.py``) makes the engine in
+each worker and registers these actions with it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import multiprocessing
-import threading
 from typing import Any, Callable
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import answers, render, safety, search
+from bot import answers, lang as lang_mod, render
+from bot.conversation import Context
+from bot.engine import Engine
+from bot.query import EmptyQuery
+from bot.reply import Reply
 
 log = logging.getLogger(__name__)
 
 
-def _warm_up() -> None:
-    """Load the index and models in the worker so the first question is fast."""
-    try:
-        answers.answer("warm-up: 3D printing")
-        log.info("search index and models loaded")
-    except Exception:  # the first real question reports any problem to the user
-        log.exception("warm-up failed")
-
-
-# Models must load inside the Sanic worker, not the main process (spawn start method).
-if multiprocessing.current_process().name != "MainProcess":
-    threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
-
-
-def context(tracker: Tracker) -> answers.Context:
+def context(tracker: Tracker) -> Context:
     """Conversation state from the slots; the language of the latest message wins."""
     text = tracker.latest_message.get("text") or ""
     previous = tracker.get_slot("lang")
-    lang = answers.reply_lang(text, previous) if text and not text.startswith("/") else (previous or "en")
-    return answers.Context(
+    lang = lang_mod.reply_lang(text, previous) if text and not text.startswith("/") else (previous or "en")
+    return Context(
         lang=lang,
         last_query=tracker.get_slot("last_query"),
         offset=int(tracker.get_slot("offset") or 0),
@@ -51,24 +42,18 @@ def context(tracker: Tracker) -> answers.Context:
     )
 
 
-def send(dispatcher: CollectingDispatcher, tracker: Tracker, payload: dict[str, Any]) -> None:
-    """The reply as the message's channel needs it (``bot.render``): on the web, text + buttons
-    and the payload as a custom message; on a messenger, its own markup and buttons."""
-    for message in render.messages(payload, tracker.get_latest_input_channel()):
-        dispatcher.utter_message(**message)
-
-
-def remember(payload: dict[str, Any], lang: str) -> list[EventType]:
+def remember(reply: Reply, lang: str) -> list[EventType]:
     """Slots to keep for follow-ups: what was asked and shown, and where "more" continues."""
-    events: list[EventType] = [SlotSet("lang", lang), SlotSet("last_kind", payload["kind"])]
-    if payload.get("topics"):
-        events.append(SlotSet("topic", payload["topics"][0]))
-    if payload["kind"] == "answer" and payload.get("query"):
-        events += [SlotSet("last_query", payload["query"]),
-                   SlotSet("offset", float(payload.get("next_offset") or 0)),
-                   SlotSet("shown", [p["id"] for p in payload["passages"]])]
-    elif payload["kind"] == "answer":
-        events.append(SlotSet("shown", [p["id"] for p in payload["passages"]]))
+    events: list[EventType] = [SlotSet("lang", lang), SlotSet("last_kind", reply.kind)]
+    topics = reply.data.get("topics")
+    if topics:
+        events.append(SlotSet("topic", topics[0]))
+    if reply.kind == "answer" and reply.data.get("query"):
+        events += [SlotSet("last_query", reply.data["query"]),
+                   SlotSet("offset", float(reply.data.get("next_offset") or 0)),
+                   SlotSet("shown", [q.id for q in reply.quotes])]
+    elif reply.kind == "answer":
+        events.append(SlotSet("shown", [q.id for q in reply.quotes]))
     return events
 
 
@@ -79,153 +64,164 @@ def history(tracker: Tracker, turns: int = 2) -> list[str]:
     return [t for t in earlier if t and not t.startswith("/")][-turns:]
 
 
-def guarded(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
-    """Guard, then search: the one path for every message that could reach the documents."""
-    ctx = context(tracker)
-    text = tracker.latest_message.get("text") or ""
-    intent = tracker.latest_message.get("intent") or {}
-    doc = entity(tracker, "document") or ctx.doc
-    try:
-        payload = safety.handle(text, ctx, history=history(tracker), doc=doc, intent=intent.get("name"),
-                                confidence=float(intent.get("confidence") or 0.0))
-    except search.EmptyQuery:
-        payload = answers.unclear(ctx.lang or "en")
-    send(dispatcher, tracker, payload)
-    return remember(payload, payload["lang"])
-
-
 def entity(tracker: Tracker, name: str) -> str | None:
     value = next(tracker.get_latest_entity_values(name), None)
     return str(value) if value is not None else None
 
 
-class SearchDocuments(Action):
-    """A question: search the documents (also the fallback for low NLU confidence)."""
+class EngineAction(Action):
+    """An action answering with ``engine``; subclasses implement ``respond`` (run in a thread)."""
+
+    action_name = ""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
     def name(self) -> str:
-        return "action_search_documents"
+        return self.action_name
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        return guarded(dispatcher, tracker)
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        return await asyncio.get_running_loop().run_in_executor(None, self.respond, dispatcher, tracker)
 
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        raise NotImplementedError
 
-class MoreResults(Action):
-    def name(self) -> str:
-        return "action_more_results"
+    def send(self, dispatcher: CollectingDispatcher, tracker: Tracker, reply: Reply) -> None:
+        """The reply as the message's channel needs it (``bot.render``): on the web, text +
+        buttons and the payload as a custom message; on a messenger, its own markup and buttons."""
+        for message in render.messages(reply, tracker.get_latest_input_channel(), self.engine.settings.public_web_url):
+            dispatcher.utter_message(**message)
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        ctx = context(tracker)
-        payload = answers.more(ctx)
-        send(dispatcher, tracker, payload)
-        return remember(payload, ctx.lang or "en")
-
-
-def show_again(dispatcher: CollectingDispatcher, tracker: Tracker,
-               build: Callable[[answers.Context], dict[str, Any]]) -> list[EventType]:
-    """Show what was shown last in another form (in full, in the original); it stays "shown"."""
-    ctx = context(tracker)
-    payload = build(ctx)
-    send(dispatcher, tracker, payload)
-    return [SlotSet("lang", ctx.lang), SlotSet("last_kind", payload["kind"])]
-
-
-class ShowSource(Action):
-    def name(self) -> str:
-        return "action_show_source"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        return show_again(dispatcher, tracker, answers.source)
-
-
-class ShowOriginal(Action):
-    def name(self) -> str:
-        return "action_show_original"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        return show_again(dispatcher, tracker, answers.original)
-
-
-class ShowParagraph(Action):
-    def name(self) -> str:
-        return "action_show_paragraph"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        ctx = context(tracker)
-        payload = answers.paragraph(tracker.latest_message.get("text") or "", ctx.lang or "en",
-                                    doc=entity(tracker, "document"), number=entity(tracker, "paragraph"), ctx=ctx)
-        send(dispatcher, tracker, payload)
-        return remember(payload, ctx.lang or "en")
-
-
-class FilterDocument(Action):
-    def name(self) -> str:
-        return "action_filter_document"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    def guarded(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        """Guard, then search: the one path for every message that could reach the documents."""
         ctx = context(tracker)
         text = tracker.latest_message.get("text") or ""
-        payload, doc_id = answers.filter_reply(text, entity(tracker, "document"), ctx)
-        send(dispatcher, tracker, payload)
-        events = remember(payload, payload["lang"])
-        if payload["kind"] == "info":
-            events.append(SlotSet("doc_filter", doc_id))
-        else:  # the filter was applied to the previous question right away
-            events.append(SlotSet("doc_filter", doc_id))
-        return events
+        intent = tracker.latest_message.get("intent") or {}
+        doc = entity(tracker, "document") or ctx.doc
+        try:
+            reply = self.engine.handle(text, ctx, history=history(tracker), doc=doc, intent=intent.get("name"),
+                                       confidence=float(intent.get("confidence") or 0.0))
+        except EmptyQuery:
+            reply = answers.unclear(self.engine, ctx.lang or "en")
+        self.send(dispatcher, tracker, reply)
+        return remember(reply, reply.lang)
 
-
-class ListDocuments(Action):
-    def name(self) -> str:
-        return "action_list_documents"
-
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    def show_again(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                   build: Callable[[Engine, Context], Reply]) -> list[EventType]:
+        """Show what was shown last in another form (in full, in the original); it stays "shown"."""
         ctx = context(tracker)
-        send(dispatcher, tracker, answers.documents(ctx.lang or "en"))
+        reply = build(self.engine, ctx)
+        self.send(dispatcher, tracker, reply)
+        return [SlotSet("lang", ctx.lang), SlotSet("last_kind", reply.kind)]
+
+
+class SearchDocuments(EngineAction):
+    """A question: search the documents (also the fallback for low NLU confidence)."""
+
+    action_name = "action_search_documents"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        return self.guarded(dispatcher, tracker)
+
+
+class MoreResults(EngineAction):
+    action_name = "action_more_results"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        ctx = context(tracker)
+        reply = answers.more(self.engine, ctx)
+        self.send(dispatcher, tracker, reply)
+        return remember(reply, ctx.lang or "en")
+
+
+class ShowSource(EngineAction):
+    action_name = "action_show_source"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        return self.show_again(dispatcher, tracker, answers.source)
+
+
+class ShowOriginal(EngineAction):
+    action_name = "action_show_original"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        return self.show_again(dispatcher, tracker, answers.original)
+
+
+class ShowParagraph(EngineAction):
+    action_name = "action_show_paragraph"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        ctx = context(tracker)
+        reply = answers.paragraph(self.engine, tracker.latest_message.get("text") or "", ctx.lang or "en",
+                                  doc=entity(tracker, "document"), number=entity(tracker, "paragraph"), ctx=ctx)
+        self.send(dispatcher, tracker, reply)
+        return remember(reply, ctx.lang or "en")
+
+
+class FilterDocument(EngineAction):
+    action_name = "action_filter_document"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        ctx = context(tracker)
+        text = tracker.latest_message.get("text") or ""
+        reply, doc_id = answers.filter_reply(self.engine, text, entity(tracker, "document"), ctx)
+        self.send(dispatcher, tracker, reply)
+        # the filter holds for later questions (and was applied to the previous one right away)
+        return remember(reply, reply.lang) + [SlotSet("doc_filter", doc_id)]
+
+
+class ListDocuments(EngineAction):
+    action_name = "action_list_documents"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        ctx = context(tracker)
+        self.send(dispatcher, tracker, answers.documents(self.engine, ctx.lang or "en"))
         return [SlotSet("lang", ctx.lang)]
 
 
-class ListTopics(Action):
-    def name(self) -> str:
-        return "action_list_topics"
+class ListTopics(EngineAction):
+    action_name = "action_list_topics"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         ctx = context(tracker)
-        send(dispatcher, tracker, answers.topics(ctx.lang or "en"))
+        self.send(dispatcher, tracker, answers.topics(self.engine, ctx.lang or "en"))
         return [SlotSet("lang", ctx.lang)]
 
 
-class Feedback(Action):
+class Feedback(EngineAction):
     """👍/👎: the rating stays in the tracker (slot ``rating`` and this action's event)."""
 
-    def name(self) -> str:
-        return "action_feedback"
+    action_name = "action_feedback"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         ctx = context(tracker)
         rating = answers.rating(tracker.latest_message.get("text") or "", entity(tracker, "rating"))
         if rating is None:  # no rating in the message: treat it as a question
-            return SearchDocuments().run(dispatcher, tracker, domain)
-        payload = answers.feedback_thanks(ctx.lang or "en", rating, ctx)
-        send(dispatcher, tracker, payload)
+            return self.guarded(dispatcher, tracker)
+        self.send(dispatcher, tracker, answers.feedback_thanks(self.engine, ctx.lang or "en", rating, ctx))
         return [SlotSet("rating", rating), SlotSet("lang", ctx.lang)]
 
 
-class Refuse(Action):
+class Refuse(EngineAction):
     """NLU said request_harmful: the guard decides with its rules and classifier too (a policy
     question that only sounds harmful is answered)."""
 
-    def name(self) -> str:
-        return "action_refuse"
+    action_name = "action_refuse"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        return guarded(dispatcher, tracker)
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        return self.guarded(dispatcher, tracker)
 
 
-class Support(Action):
+class Support(EngineAction):
     """NLU said seek_help: the guard confirms (and picks the kind of help) before referring."""
 
-    def name(self) -> str:
-        return "action_support"
+    action_name = "action_support"
 
-    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        return guarded(dispatcher, tracker)
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        return self.guarded(dispatcher, tracker)
+
+
+ACTIONS: tuple[type[EngineAction], ...] = (SearchDocuments, MoreResults, ShowSource, ShowOriginal, ShowParagraph,
+                                          FilterDocument, ListDocuments, ListTopics, Feedback, Refuse, Support)

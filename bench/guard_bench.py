@@ -18,21 +18,22 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.search_bench import pct, rss_mb  # noqa: E402
-from bot import answers, config, guard, safety, search  # noqa: E402
+from bot import config, guard, safety  # noqa: E402
+from bot.engine import Engine  # noqa: E402
 
 
 def main() -> int:
     settings = config.settings()
-    idx = search.get_index(settings)
+    engine = Engine(settings)
+    engine.searcher  # noqa: B018 - the index and models, as in the action server
     before = rss_mb()
     for cached in settings.guard_cache.glob("classifier.*"):
         cached.unlink()
     t0 = time.perf_counter()
-    guard.classifier()
+    engine.guard.classifier  # noqa: B018 - trains it (no cache)
     train_s = time.perf_counter() - t0
-    guard.classifier.cache_clear()
     t0 = time.perf_counter()
-    guard.classifier()
+    guard.load_classifier(settings, engine.encode_texts, engine.index.models[0])
     load_s = time.perf_counter() - t0
     after = rss_mb()
 
@@ -45,17 +46,17 @@ def main() -> int:
     guard_ms, total_ms = [], []
     for text, history in messages:
         t0 = time.perf_counter()
-        guard.check(text, history=history)
+        engine.guard.check(text, history=history)
         guard_ms.append((time.perf_counter() - t0) * 1000)
     policy = [json.loads(line)["text"] for line in (ROOT / "tests" / "eval" / "safety.jsonl").read_text(
         encoding="utf-8").splitlines() if line.strip() and json.loads(line)["label"] == "policy"]
     shares = []
     for text in policy:
         t0 = time.perf_counter()
-        guard.check(text)
+        engine.guard.check(text)
         g = time.perf_counter() - t0
         t0 = time.perf_counter()
-        safety.handle(text, answers.Context(), idx=idx)
+        safety.handle(engine, text)
         whole = time.perf_counter() - t0
         total_ms.append(whole * 1000)
         shares.append(g / whole)

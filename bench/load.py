@@ -62,9 +62,11 @@ def script(rng: random.Random, questions: dict[str, list[str]], n: int) -> list[
 
 def _limit_texts() -> set[str]:
     """The reply Rasa sends instead of processing a message over the per-sender rate limit."""
-    from bot import answers
+    from bot import config
+    from bot.texts import Texts
 
-    return {answers.t(lang, "rate_limited") for lang in ("en", "zh")}
+    texts = Texts.load(config.ROOT / "data")
+    return {texts.t(lang, "rate_limited") for lang in ("en", "zh")}
 
 
 async def session(client: httpx.AsyncClient, url: str, sender: str, messages: list[str],

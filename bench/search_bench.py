@@ -26,7 +26,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # time cache hits, so it is off and each search encodes its query
 os.environ["BOT_EMBED_CACHE"] = "0"
 
-from bot import config, evaluate, index, language, search  # noqa: E402
+from bot import config, evaluate, index, readings  # noqa: E402
+from bot.engine import Engine  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -42,15 +43,15 @@ def pct(values: list[float], p: float) -> float:
     return float(np.percentile(np.array(values), p)) if values else float("nan")
 
 
-def time_queries(questions: list[str], idx: index.Index, settings: config.Settings, rounds: int) -> dict[str, float]:
-    """Warm latency of ``search.search`` per query (ms), after one warm-up pass."""
+def time_queries(questions: list[str], engine: Engine, rounds: int) -> dict[str, float]:
+    """Warm latency of ``Engine.search`` per query (ms), after one warm-up pass."""
     for q in questions[:20]:
-        search.search(q, idx=idx, settings=settings)
+        engine.search(q)
     times = []
     for _ in range(rounds):
         for q in questions:
             t = time.perf_counter()
-            search.search(q, idx=idx, settings=settings)
+            engine.search(q)
             times.append((time.perf_counter() - t) * 1000)
     return {"n": len(times), "p50_ms": pct(times, 50), "p95_ms": pct(times, 95), "p99_ms": pct(times, 99),
             "mean_ms": float(np.mean(times))}
@@ -77,26 +78,27 @@ def real_corpus(rounds: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         s_full = dataclasses.replace(settings, index_dir=Path(tmp) / "index")
         t = time.perf_counter()
-        idx = index.build(s_full, progress=False)
+        index.build(s_full, progress=False)
         out["build_full_s"] = round(time.perf_counter() - t, 2)
     out["rss_after_build_mb"] = round(rss_mb(), 1)
-    idx = index.ensure(settings, progress=False)
-    search.set_index(idx)
+    engine = Engine(settings)
+    idx = engine.index
     out["passages"] = idx.manifest["searchable"]
     out["sentences"] = idx.manifest["sentences"]
-    out["latency_full"] = time_queries(questions, idx, settings, rounds)
-    out["encode_use"] = time_encoder(idx.encoder, questions)
-    if idx.extra:
-        out["encode_e5"] = time_encoder(idx.extra_encoder(idx.extra[0][0]), questions)
+    out["latency_full"] = time_queries(questions, engine, rounds)
+    out["encode_use"] = time_encoder(engine.encoder(idx.models[0]), questions)
+    if len(idx.models) > 1:
+        out["encode_e5"] = time_encoder(engine.encoder(idx.models[1]), questions)
     out["rss_full_mb"] = round(rss_mb(), 1)
 
     # fast configuration: the primary model only (no e5), RRF fusion
     with tempfile.TemporaryDirectory() as tmp:
         s_fast = dataclasses.replace(settings, index_dir=Path(tmp) / "index", extra_models=(), use_ranker=False)
         t = time.perf_counter()
-        fast = index.build(s_fast, progress=False, encoder=idx.encoder)
+        fast = Engine(s_fast, build_encoder_factory=lambda name: engine.encoder(name))
+        fast.index  # noqa: B018 - builds it
         out["build_fast_s"] = round(time.perf_counter() - t, 2)
-        out["latency_fast"] = time_queries(questions, fast, s_fast, rounds)
+        out["latency_fast"] = time_queries(questions, fast, rounds)
     out["rss_start_mb"] = round(rss0, 1)
     return out
 
@@ -113,23 +115,23 @@ def clustered(rng: np.random.Generator, n: int, dim: int, clusters: int = 2000) 
 def synthetic(sizes: list[int], dim: int, queries: int) -> list[dict[str, object]]:
     """Random unit vectors and Zipf-distributed tokens from the real vocabulary, at growing sizes."""
     settings = config.settings()
-    idx = search.get_index(settings)
-    vocab = sorted(idx.bm25.vocab) if idx.bm25 is not None else [f"w{i}" for i in range(5000)]
+    engine = Engine(settings)
+    vocab = sorted(engine.index.readings["original"].vocabulary()) or [f"w{i}" for i in range(5000)]
     rng = np.random.default_rng(0)
     ranks = np.arange(1, len(vocab) + 1)
     zipf = (1.0 / ranks) / (1.0 / ranks).sum()
-    real_q = [search.prepare(it["question"]).terms for it in evaluate.load_questions(settings.dev_questions)[:queries]]
+    real_q = [engine.searcher.prepare(it["question"]).terms for it in evaluate.load_questions(settings.dev_questions)[:queries]]
     rows = []
     for n in sizes:
         gc.collect()
         base = rss_mb()
         vecs = clustered(rng, n, dim)
         t = time.perf_counter()
-        faiss_index = index.make_faiss_index(vecs, settings)
+        faiss_index = readings.make_faiss_index(vecs, settings)
         build_vec = time.perf_counter() - t
         docs = [[vocab[i] for i in rng.choice(len(vocab), size=60, p=zipf)] for _ in range(n)]
         t = time.perf_counter()
-        lex = index.LexicalIndex(docs)
+        lex = readings.LexicalIndex(docs)
         build_lex = time.perf_counter() - t
         del docs
         gc.collect()

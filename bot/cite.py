@@ -1,4 +1,8 @@
-"""Citations: document / section / paragraph in English or Chinese, from catalog metadata."""
+"""Citations: document / section / paragraph in English or Chinese, from catalog metadata.
+
+Every citation the assistant shows is formatted here: the citation line of an answer, the
+paragraph viewer's, the CLI's; the label of a footnote; the link to the original document.
+"""
 
 from __future__ import annotations
 
@@ -90,10 +94,36 @@ def document_label(meta: dict[str, Any], lang: str) -> str:
     return f"{head} ({inner})" if inner else head
 
 
-def citation(p: Passage, meta: dict[str, Any], lang: str = "en") -> str:
-    """One citation line for a passage (without the "Source:" lead)."""
-    parts = [document_label(meta, lang), section_label(p.section, lang), paragraph_label(p, lang)]
+def english_section(section: list[dict[str, str]], headings_en: dict[str, str] | None) -> list[dict[str, str]]:
+    """The section path with English renderings of its headings where known."""
+    names = headings_en or {}
+    return [dict(s, title=names.get(s["title"], s["title"])) for s in section]
+
+
+def citation(p: Passage, meta: dict[str, Any], lang: str = "en",
+             headings_en: dict[str, str] | None = None) -> str:
+    """One citation line for a passage (without the "Source:" lead); English citations use
+    the English section headings of the document (``headings_en``) where known."""
+    section = p.section if lang == "zh" else english_section(p.section, headings_en)
+    parts = [document_label(meta, lang), section_label(section, lang), paragraph_label(p, lang)]
     if p.page:
         parts.append(f"p. {p.page}" if lang != "zh" else f"第{p.page}页")
     sep = "，" if lang == "zh" else ", "
     return sep.join(x for x in parts if x)
+
+
+def document_url(meta: dict[str, Any]) -> str:
+    """Where the original can be checked: the UN Official Document System for a UN symbol
+    (Chinese version), doi.org for a DOI; empty when the document states neither."""
+    symbol, doi = str(meta.get("symbol") or ""), str(meta.get("doi") or "")
+    if re.fullmatch(r"[A-Z]+(?:/[A-Za-z0-9.()-]+)+", symbol):
+        return f"https://undocs.org/zh/{symbol}"
+    if doi.startswith("10."):
+        return f"https://doi.org/{doi}"
+    return ""
+
+
+def note_label(note_id: str) -> str:
+    """The number a footnote or reference is shown with: ``12`` for ``doc:fn12``, ``ref 3`` for
+    a reference-list entry ``doc:reference3``."""
+    return note_id.rsplit(":", 1)[-1].replace("fn", "").replace("reference", "ref ")

@@ -1,7 +1,7 @@
-"""Command line: ``python -m bot search|index|corpus|eval|safety|web``.
+"""Command line: ``python -m bot search|ask|index|corpus|eval|tune|safety|web|...``.
 
-The CLI calls the same functions as the Rasa action and the tests (``bot.search.search``,
-``bot.index.ensure``, ``bot.corpus.load_corpus``). Exit codes: 0 ok, 1 failure, 2 bad input.
+The CLI makes one ``Engine`` (``bot/engine.py``) and calls the same functions as the Rasa
+action and the tests. Exit codes: 0 ok, 1 failure, 2 bad input.
 """
 
 from __future__ import annotations
@@ -12,11 +12,14 @@ import os
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import TYPE_CHECKING, Any, Iterator, TextIO
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bot import config  # noqa: E402
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from bot.engine import Engine
 
 
 def _print_json(obj: Any, out: TextIO, compact: bool = False) -> None:
@@ -62,19 +65,25 @@ def _queries(source: str) -> Iterator[str]:
             stream.close()
 
 
-def cmd_search(args: argparse.Namespace) -> int:
-    from bot import search
+def _engine() -> "Engine":
+    from bot.engine import Engine
 
-    settings = config.settings()
+    return Engine(config.settings(), progress=True)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from bot.query import EmptyQuery
+
+    engine = _engine()
     if args.batch:
         if args.batch != "-" and not Path(args.batch).is_file():
             print(f"error: batch file not found: {args.batch}", file=sys.stderr)
             return 2
-        search.get_index(settings)
+        engine.searcher  # noqa: B018 - load before reading the first line
         for line in _queries(args.batch):
             try:
-                resp = search.search(line, top_k=args.top_k, doc=args.doc)
-            except search.EmptyQuery:
+                resp = engine.search(line, top_k=args.top_k, doc=args.doc).to_dict(engine.index)
+            except EmptyQuery:
                 resp = {"query": line, "lang": "", "status": "error", "error": "empty query", "results": []}
             _print_json(resp, sys.stdout, compact=True)
         return 0
@@ -83,8 +92,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         print("error: empty query. Usage: python -m bot search \"QUESTION\"", file=sys.stderr)
         return 2
     try:
-        resp = search.search(query, top_k=args.top_k, doc=args.doc)
-    except search.EmptyQuery:
+        resp = engine.search(query, top_k=args.top_k, doc=args.doc).to_dict(engine.index)
+    except EmptyQuery:
         print("error: the query has no words to search for", file=sys.stderr)
         return 2
     if args.json:
@@ -96,20 +105,23 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """The assistant's answer payload (what the Rasa action sends), without Rasa."""
-    from bot import answers, safety, search
+    from bot import lang
+    from bot.query import EmptyQuery
+    from bot.reply import Reply
+
+    engine = _engine()
 
     def one(question: str) -> dict[str, Any]:
         try:
-            return safety.handle(question, answers.Context(), doc=args.doc)
-        except search.EmptyQuery:
-            lang = answers.reply_lang(question)
-            return answers.payload("info", lang, "", error="empty query")
+            return engine.handle(question, doc=args.doc).to_payload()
+        except EmptyQuery:
+            return Reply("info", lang.reply_lang(question), data={"error": "empty query"}).to_payload()
 
     if args.batch:
         if args.batch != "-" and not Path(args.batch).is_file():
             print(f"error: batch file not found: {args.batch}", file=sys.stderr)
             return 2
-        search.get_index(config.settings())
+        engine.searcher  # noqa: B018 - load before reading the first line
         for line in _queries(args.batch):
             _print_json(one(line), sys.stdout, compact=True)
         return 0
@@ -164,12 +176,13 @@ def _rasa_chat(url: str) -> int:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     """Interactive search loop in the terminal (type a question; empty line or Ctrl-D quits)."""
-    from bot import search
+    from bot.query import EmptyQuery
 
     if args.rasa:
         return _rasa_chat(args.rasa)
 
-    search.get_index(config.settings())
+    engine = _engine()
+    engine.searcher  # noqa: B018
     print("Ask about the documents in English or Chinese. Empty line to quit.")
     while True:
         try:
@@ -180,8 +193,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if not line:
             return 0
         try:
-            print(format_results(search.search(line, top_k=args.top_k)))
-        except search.EmptyQuery:
+            print(format_results(engine.search(line, top_k=args.top_k).to_dict(engine.index)))
+        except EmptyQuery:
             print("Please type a question.")
 
 
@@ -209,6 +222,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_corpus(args: argparse.Namespace) -> int:
     from bot import corpus
+    from bot.documents import Catalog
 
     corp = corpus.load_corpus()
     for err in corp.errors:
@@ -228,11 +242,12 @@ def cmd_corpus(args: argparse.Namespace) -> int:
             for fid in p.footnotes:
                 note = corp.passage(fid)
                 if note:
-                    print(_wrap(f"[{fid.rsplit(':', 1)[-1]}] {note.text}", indent="      "))
+                    print(_wrap(f"[{cite.note_label(fid)}] {note.text}", indent="      "))
         return 0
     docs = corp.documents
     if args.doc:
-        doc = corp.resolve_doc(args.doc)
+        doc_id = Catalog.from_list(d.meta for d in corp.documents).resolve(args.doc)
+        doc = corp.document(doc_id) if doc_id else None
         if doc is None:
             print(f"error: unknown document {args.doc!r}", file=sys.stderr)
             return 2
@@ -261,7 +276,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     path = Path(args.questions) if args.questions else None
     systems = tuple(args.systems.split(",")) if args.systems else None
-    report = evaluate.evaluate(path, systems=systems)
+    report = evaluate.evaluate(_engine(), path, systems=systems)
     print(evaluate.format_report(report))
     if args.out:
         Path(args.out).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -274,7 +289,8 @@ def cmd_safety(args: argparse.Namespace) -> int:
 
     root = config.settings().root / "tests" / "eval"
     paths = [Path(p) for p in args.files] or [root / "safety.jsonl", *sorted(root.glob("safety-redteam-*.jsonl"))]
-    reports = [evaluate.safety(p) for p in paths]
+    engine = _engine()
+    reports = [evaluate.safety(engine, p) for p in paths]
     for report in reports:
         print(evaluate.format_safety(report, errors=args.verbose))
     print(evaluate.format_safety_summary(reports))
@@ -297,7 +313,7 @@ def cmd_web(args: argparse.Namespace) -> int:
               f"set WEB_PORT", file=sys.stderr)
         return 1
     host, port = server.server_address[:2]
-    print(f"Web page on http://localhost:{port}/ (presenter view: /presenter), talking to Rasa at {settings.rasa_public_url}",
+    print(f"Web page on http://localhost:{port}/ (presenter view: /presenter), talking to Rasa at {settings.rasa_url}",
           flush=True)
     try:
         while True:
@@ -345,7 +361,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     from bot import evaluate
 
     path = Path(args.questions) if args.questions else None
-    info = evaluate.tune(path, c=args.c, write=not args.dry_run)
+    info = evaluate.tune(_engine(), path, c=args.c, write=not args.dry_run)
     print(evaluate.format_tune(info))
     if not args.dry_run:
         print(f"\nWrote {config.settings().ranker_path}")
@@ -432,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # last resort: a clear one-line message, no traceback
         from bot import embeddings, index
 
-        if isinstance(exc, (index.IndexError_, embeddings.ModelUnavailable)):
+        if isinstance(exc, (index.IndexError_, embeddings.ModelUnavailable, config.SettingsError)):
             print(f"error: {exc}", file=sys.stderr)
             return 1
         raise

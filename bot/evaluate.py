@@ -19,7 +19,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from bot import config, corpus as corpus_mod, index as index_mod, language, ranker, search
+from bot import config, corpus as corpus_mod, fusion, guard, language
+from bot.engine import Engine
 
 Ranker = Callable[[dict[str, Any]], tuple[list[tuple[str, str]], float]]
 
@@ -30,20 +31,15 @@ def load_questions(path: Path) -> list[dict[str, Any]]:
     return [it for it in items if it.get("question")]
 
 
-def _doc_aliases(idx: index_mod.Index) -> dict[str, str]:
-    aliases: dict[str, str] = {}
-    for doc_id, meta in idx.documents.items():
-        for key in (doc_id, meta.get("file"), meta.get("source")):
-            if key:
-                aliases[str(key)] = doc_id
-    return aliases
+Resolve = Callable[[str], "str | None"]
 
 
-def relevant(doc_id: str, text: str, gold: list[dict[str, str]], aliases: dict[str, str]) -> int:
-    """Gain of a retrieved unit: 2 for the main answer (gold[0]), 1 for other gold, 0 otherwise."""
+def relevant(doc_id: str, text: str, gold: list[dict[str, str]], resolve: Resolve) -> int:
+    """Gain of a retrieved unit: 2 for the main answer (gold[0]), 1 for other gold, 0 otherwise.
+    ``resolve`` maps a gold document reference (a file name) to a document id."""
     norm = language.normalise(text)
     for k, g in enumerate(gold):
-        if aliases.get(g["doc"], g["doc"]) == doc_id and language.normalise(corpus_mod.plain(g["substr"])) in norm:
+        if (resolve(g["doc"]) or g["doc"]) == doc_id and language.normalise(corpus_mod.plain(g["substr"])) in norm:
             return 2 if k == 0 else 1
     return 0
 
@@ -64,50 +60,51 @@ def metrics(gains: list[list[int]], n_gold: list[int]) -> dict[str, float]:
     return {"recall@1": r1 / n, "recall@5": r5 / n, "mrr": mrr / n, "ndcg@10": ndcg / n}
 
 
-def system_ranker(idx: index_mod.Index, settings: config.Settings, learned: bool = True) -> Ranker:
+def system_ranker(engine: Engine, settings: config.Settings, learned: bool = True) -> Ranker:
     """Rank with the hybrid engine: the trained fusion, or RRF under ``settings``' weights."""
-    model = None if learned else False
+    searcher = engine.searcher
+    idx = engine.index
 
     def rank(item: dict[str, Any]) -> tuple[list[tuple[str, str]], float]:
-        q = search.prepare(item["question"], settings)
-        qv = search.query_vectors(q, idx, settings)
-        cands = search.retrieve(q, idx, qv, None, settings, model=model)
+        q = searcher.prepare(item["question"])
+        cands = searcher.retrieve(q, None, settings, learned=learned)
         if not learned:
             cands = [c for c in cands if c.fused > 0]
-        conf = search.confidence(q, cands, idx, settings, model=model) if cands else 0.0
-        cands = cands[:10]
+        conf = searcher.confidence(q, cands, learned=learned) if cands else 0.0
         out = []
-        for c in cands:
-            p = idx.passages[idx.rows[c.row]]
+        for c in cands[:10]:
+            p = idx.row_passage(c.row)
             out.append((p.doc_id, p.text))
         return out, conf
 
     return rank
 
 
-def baseline_ranker(idx: index_mod.Index, settings: config.Settings, size: int = 1000, overlap: int = 20) -> Ranker:
+def baseline_ranker(engine: Engine, size: int = 1000, overlap: int = 20) -> Ranker:
     """Fixed-size character chunks of the raw files, dense only, file-level source."""
     import faiss
 
+    idx = engine.index
+    encoder = engine.encoder(idx.models[0])
     chunks: list[tuple[str, str]] = []
-    for doc_id, meta in idx.documents.items():
-        raw = (settings.documents_dir / meta["file"]).read_text(encoding="utf-8")
+    for doc_id, meta in idx.catalog.items():
+        raw = (engine.settings.documents_dir / meta["file"]).read_text(encoding="utf-8")
         step = size - overlap
         for start in range(0, max(1, len(raw) - overlap), step):
             chunks.append((doc_id, raw[start:start + size]))
-    vecs = idx.encoder.encode([c[1] for c in chunks])
+    vecs = encoder.encode([c[1] for c in chunks])
     flat = faiss.IndexFlatIP(vecs.shape[1])
     flat.add(vecs)
 
     def rank(item: dict[str, Any]) -> tuple[list[tuple[str, str]], float]:
-        qv = idx.encoder.encode([item["question"]])
+        qv = encoder.encode([item["question"]])
         scores, ids = flat.search(qv, 10)
         return [chunks[i] for i in ids[0] if i >= 0], 1.0
 
     return rank
 
 
-def run(questions: list[dict[str, Any]], ranker: Ranker, aliases: dict[str, str],
+def run(questions: list[dict[str, Any]], ranker: Ranker, resolve: Resolve,
         threshold: float) -> dict[str, Any]:
     """Evaluate one ranker; returns metrics per language and decline rates."""
     per_lang: dict[str, tuple[list[list[int]], list[int]]] = {}
@@ -122,8 +119,8 @@ def run(questions: list[dict[str, Any]], ranker: Ranker, aliases: dict[str, str]
             confs_off.append(conf)
             continue
         confs_answerable.append(conf)
-        gains = [relevant(d, t, gold, aliases) for d, t in ranked]
-        lang = item.get("lang") or language.detect_lang(item["question"])
+        gains = [relevant(d, t, gold, resolve) for d, t in ranked]
+        lang = item.get("lang") or language.detect(item["question"])
         bucket = per_lang.setdefault(lang, ([], []))
         bucket[0].append(gains)
         bucket[1].append(len(gold))
@@ -159,39 +156,44 @@ def sweep(confs_answerable: list[float], confs_off: list[float], max_false_decli
 SYSTEMS = ("full", "rrf", "dense", "e5", "bm25", "en-text", "baseline")
 
 
-def evaluate(path: Path | None = None, systems: tuple[str, ...] | None = None,
-             settings: config.Settings | None = None) -> dict[str, Any]:
+# RRF weights of the single-signal systems; weights not named keep their default.
+_DENSE_ONLY = {"dense": (1.0, 1.0), "sentence": (0.0, 0.0), "bm25": (0.0, 0.0), "extra": (0.0, 0.0),
+               "en_dense": (0.0, 0.0), "en_bm25": (0.0, 0.0), "en_extra": (0.0, 0.0)}
+_E5_ONLY = {**_DENSE_ONLY, "dense": (0.0, 0.0), "extra": (1.0, 1.0)}
+_BM25_ONLY = {**_DENSE_ONLY, "dense": (0.0, 0.0), "bm25": (1.0, 1.0)}
+# English questions against the English reading alone (Chinese questions: the originals, RRF)
+_EN_ONLY = {"dense": (0.0, 1.0), "sentence": (0.0, 1.0), "bm25": (0.0, 1.0), "extra": (0.0, 1.0),
+            "bigram": (0.0, 1.0), "en_dense": (1.0, 0.0), "en_bm25": (1.0, 0.0), "en_extra": (1.0, 0.0)}
+
+
+def _weighted(settings: config.Settings, weights: dict[str, tuple[float, float]]) -> config.Settings:
+    return dataclasses.replace(settings, rrf_weights={**settings.rrf_weights, **weights})
+
+
+def evaluate(engine: Engine, path: Path | None = None, systems: tuple[str, ...] | None = None) -> dict[str, Any]:
     """Run every system on the question set; returns a JSON-ready report."""
-    settings = settings or config.settings()
+    settings = engine.settings
     systems = systems or SYSTEMS
     path = path or settings.dev_questions
     questions = load_questions(path)
-    idx = search.get_index(settings)
-    aliases = _doc_aliases(idx)
-    dense_only = dict(weight_dense=1.0, weight_sentence=0.0, weight_bm25=0.0, weight_extra=0.0, weight_en=0.0,
-                      zh_weight_dense=1.0, zh_weight_sentence=0.0, zh_weight_bm25=0.0, zh_weight_extra=0.0)
-    bm25_only = dict(weight_dense=0.0, weight_sentence=0.0, weight_bm25=1.0, weight_extra=0.0, weight_en=0.0,
-                     zh_weight_dense=0.0, zh_weight_sentence=0.0, zh_weight_bm25=1.0, zh_weight_extra=0.0)
-    # English questions against the English reading alone (Chinese questions: the originals, RRF)
-    en_only = dict(weight_dense=0.0, weight_sentence=0.0, weight_bm25=0.0, weight_extra=0.0, weight_bigram=0.0,
-                   weight_en=1.0)
+    resolve = engine.index.catalog.resolve
+    threshold = engine.searcher.threshold()
     variants = {
         "full": (settings, True),
         "rrf": (settings, False),
-        "dense": (dataclasses.replace(settings, **dense_only), False),
-        "e5": (dataclasses.replace(settings, **{k: (1.0 if k.endswith("extra") else 0.0) for k in dense_only}), False),
-        "bm25": (dataclasses.replace(settings, **bm25_only), False),
-        "en-text": (dataclasses.replace(settings, **en_only), False),
+        "dense": (_weighted(settings, _DENSE_ONLY), False),
+        "e5": (_weighted(settings, _E5_ONLY), False),
+        "bm25": (_weighted(settings, _BM25_ONLY), False),
+        "en-text": (_weighted(settings, _EN_ONLY), False),
     }
-    report: dict[str, Any] = {"questions": str(path), "n": len(questions), "threshold": search.threshold(settings),
-                              "systems": {}}
+    report: dict[str, Any] = {"questions": str(path), "n": len(questions), "threshold": threshold, "systems": {}}
     for name in systems:
         if name == "baseline":
-            rank_fn = baseline_ranker(idx, settings)
+            rank_fn = baseline_ranker(engine)
         else:
             variant, learned = variants[name]
-            rank_fn = system_ranker(idx, variant, learned)
-        result = run(questions, rank_fn, aliases, search.threshold(settings) if name != "baseline" else -1.0)
+            rank_fn = system_ranker(engine, variant, learned)
+        result = run(questions, rank_fn, resolve, threshold if name != "baseline" else -1.0)
         if name != "baseline":
             result["sweep"] = sweep(result["confidences"]["answerable"], result["confidences"]["off_corpus"])
         report["systems"][name] = result
@@ -240,22 +242,24 @@ def format_report(report: dict[str, Any]) -> str:
 # Tuning the learned fusion (``python -m bot tune``)
 
 
-def collect(questions: list[dict[str, Any]], idx: index_mod.Index, settings: config.Settings,
-            aliases: dict[str, str]) -> list[dict[str, Any]]:
+def collect(questions: list[dict[str, Any]], engine: Engine) -> list[dict[str, Any]]:
     """Candidates with raw features and gains for every question (order-independent of any model)."""
+    searcher = engine.searcher
+    idx = engine.index
+    resolve = idx.catalog.resolve
+    names = searcher.features
     data = []
     for item in questions:
-        q = search.prepare(item["question"], settings)
-        qv = search.query_vectors(q, idx, settings)
-        cands = search.retrieve(q, idx, qv, None, settings, model=False)
+        q = searcher.prepare(item["question"])
+        cands = searcher.retrieve(q, learned=False)
         gold = item.get("gold") or []
-        gains = [relevant(idx.passages[idx.rows[c.row]].doc_id, idx.passages[idx.rows[c.row]].text, gold, aliases)
+        gains = [relevant(idx.row_passage(c.row).doc_id, idx.row_passage(c.row).text, gold, resolve)
                  for c in cands] if gold else [0] * len(cands)
         data.append({
-            "item": item, "lang": item.get("lang") or q.lang, "zh": q.lang == "zh", "answerable": bool(gold),
+            "item": item, "lang": item.get("lang") or q.lang, "zh": q.zh, "answerable": bool(gold),
             "raw": [c.raw for c in cands], "gains": gains, "n_gold": len(gold),
-            "cover": [search.coverage(q, c, idx) for c in cands],
-            "x": ranker.candidate_features([c.raw for c in cands], q.lang == "zh"),
+            "cover": [searcher.coverage(q, c) for c in cands],
+            "x": fusion.candidate_features([c.raw for c in cands], q.zh, searcher.rankers, names),
         })
     return data
 
@@ -277,17 +281,17 @@ def en_imputation(data: list[dict[str, Any]]) -> dict[str, float]:
     return {k: round(v, 6) for k, v in out.items()}
 
 
-def _fit_ranker(train: list[dict[str, Any]], c: float) -> ranker.Linear:
+def _fit_ranker(train: list[dict[str, Any]], c: float, names: list[str]) -> fusion.Linear:
     rows = [d for d in train if d["answerable"] and len(d["gains"])]
     x = np.vstack([d["x"] for d in rows])
     y = np.concatenate([[1 if g > 0 else 0 for g in d["gains"]] for d in rows])
-    return ranker.fit(x, y, ranker.FEATURES, c=c)
+    return fusion.fit(x, y, names, c=c)
 
 
 def _query_row(d: dict[str, Any], scores: np.ndarray) -> np.ndarray:
     order = np.argsort(-scores)
     top_rows = [d["raw"][i] for i in order[:10]]
-    return ranker.query_features(top_rows, float(scores[order[0]]), d["cover"][order[0]], d["zh"])
+    return fusion.query_features(top_rows, float(scores[order[0]]), d["cover"][order[0]], d["zh"])
 
 
 def _top_cover(d: dict[str, Any], scores: np.ndarray) -> dict[str, float]:
@@ -298,13 +302,13 @@ GAP_SCALES = (0.7, 0.5, 0.3, 0.2, 0.1)
 
 
 def _cross_validate(data: list[dict[str, Any]], usable: list[int], qy: np.ndarray, folds: int, c: float,
-                    seed: int) -> dict[str, Any]:
+                    seed: int, names: list[str]) -> dict[str, Any]:
     """One cross-validation by question: ranker scores, retrieval metrics, confidence features
     and probabilities, and which questions have an evidence gap, all out of fold."""
     fold_of = np.random.default_rng(seed).permutation(len(data)) % folds
     scores: list[np.ndarray] = [np.zeros(0)] * len(data)
     for f in range(folds):
-        model = _fit_ranker([d for d, k in zip(data, fold_of) if k != f], c)
+        model = _fit_ranker([d for d, k in zip(data, fold_of) if k != f], c, names)
         for i, d in enumerate(data):
             if fold_of[i] == f and len(d["raw"]):
                 scores[i] = model.decision(d["x"])
@@ -320,24 +324,24 @@ def _cross_validate(data: list[dict[str, Any]], usable: list[int], qy: np.ndarra
     for f in range(folds):
         train = [k for k, i in enumerate(usable) if fold_of[i] != f]
         test = [k for k, i in enumerate(usable) if fold_of[i] == f]
-        prob[test] = ranker.fit(qx[train], qy[train], ranker.QUERY_FEATURES, c=c).probability(qx[test])
+        prob[test] = fusion.fit(qx[train], qy[train], list(fusion.QUERY_FEATURES), c=c).probability(qx[test])
     return {"metrics": {lang: {"n": len(g), **metrics(g, n)} for lang, (g, n) in sorted(per_lang.items())},
             "qx": qx, "prob": prob,
-            "gap": np.array([ranker.evidence_gap(_top_cover(data[i], scores[i])) for i in usable])}
+            "gap": np.array([fusion.evidence_gap(_top_cover(data[i], scores[i])) for i in usable])}
 
 
-def tune(path: Path | None = None, settings: config.Settings | None = None, folds: int = 5, c: float = 0.3,
+def tune(engine: Engine, path: Path | None = None, folds: int = 5, c: float = 0.3,
          max_false_decline: float = 0.02, write: bool = True, repeats: int = 5) -> dict[str, Any]:
     """Train the fusion ranker and the confidence model; report cross-validated quality."""
-    settings = settings or config.settings()
+    settings = engine.settings
     path = path or settings.dev_questions
     questions = load_questions(path)
-    idx = search.get_index(settings)
-    aliases = _doc_aliases(idx)
-    data = collect(questions, idx, settings, aliases)
+    idx = engine.index
+    names = engine.searcher.features
+    data = collect(questions, engine)
     usable = [i for i, d in enumerate(data) if len(d["raw"])]
     qy = np.array([1 if data[i]["answerable"] else 0 for i in usable])
-    runs = [_cross_validate(data, usable, qy, folds, c, seed) for seed in range(repeats)]
+    runs = [_cross_validate(data, usable, qy, folds, c, seed, names) for seed in range(repeats)]
 
     # retrieval: mean over the repeats of the per-language metrics
     cv_metrics: dict[str, dict[str, float]] = {}
@@ -376,9 +380,9 @@ def tune(path: Path | None = None, settings: config.Settings | None = None, fold
         }
     qx = runs[0]["qx"]
 
-    final = ranker.Model(
-        ranker=_fit_ranker(data, c),
-        confidence=ranker.fit(qx, qy, ranker.QUERY_FEATURES, c=c),
+    final = fusion.Model(
+        ranker=_fit_ranker(data, c, names),
+        confidence=fusion.fit(qx, qy, list(fusion.QUERY_FEATURES), c=c),
         info={
             "threshold": round(chosen["threshold"], 4),
             "trained_on": str(path.relative_to(settings.root)) if path.is_relative_to(settings.root) else str(path),
@@ -387,13 +391,13 @@ def tune(path: Path | None = None, settings: config.Settings | None = None, fold
             "cv_retrieval": cv_metrics,
             "cv_decline": {"threshold": chosen, "by_language": by_lang},
             "evidence_gap_scale": scale,
-            "models": [idx.manifest.get("model")] + list(idx.manifest.get("extra_models") or []),
+            "models": idx.models,
             "en_imputation": en_imputation(data),
         },
     )
     if write:
         final.save(settings.ranker_path)
-        search._MODEL.clear()
+        engine.reload_model()
     return final.info
 
 
@@ -418,17 +422,13 @@ def format_tune(info: dict[str, Any]) -> str:
 # Safety guard evaluation (tests/eval/safety.jsonl)
 
 
-def safety(path: Path | None = None, settings: config.Settings | None = None) -> dict[str, Any]:
+def safety(engine: Engine, path: Path | None = None) -> dict[str, Any]:
     """Refusal recall, false-refusal rate and help recall of the guard (no Rasa intent used)."""
-    from bot import guard
-
-    settings = settings or config.settings()
-    path = path or settings.root / "tests" / "eval" / "safety.jsonl"
+    path = path or engine.settings.root / "tests" / "eval" / "safety.jsonl"
     items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    search.get_index(settings)
     rows = []
     for it in items:
-        v = guard.check(it["text"], history=it.get("history") or [], settings=settings)
+        v = engine.guard.check(it["text"], history=it.get("history") or [])
         rows.append({**it, "decision": v.decision, "signals": v.signals, "verdict_category": v.category})
 
     def rate(selected: list[dict[str, Any]], decision: str) -> float | None:
@@ -475,8 +475,6 @@ def format_safety_summary(reports: list[dict[str, Any]]) -> str:
 
     def share(sel: list[dict[str, Any]], decision: str) -> float:
         return sum(r["decision"] == decision for r in sel) / len(sel) if sel else float("nan")
-
-    from bot import guard
 
     return (f"All sets pooled ({len(rows)} messages): refusal recall {share(harmful, guard.REFUSE):.3f}, "
             f"false refusals {share(policy, guard.REFUSE):.1%}, help recall {share(help_, guard.SUPPORT):.3f}")

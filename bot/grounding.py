@@ -1,127 +1,97 @@
 """Grounding check: prove that a reply says nothing the documents do not say.
 
-``problems(payload)`` takes any payload of ``bot/answers.py`` or ``bot/safety.py`` and returns
-what is wrong with it (an empty list when it is grounded):
+``problems(reply, engine)`` takes any typed reply of ``bot/answers.py`` or ``bot/safety.py``
+and returns what is wrong with it (an empty list when it is grounded):
 
-* every citation and passage id exists in the index, and citations and passages agree;
-* every passage's ``text`` is the corpus text and its ``text_en`` the stored unofficial
-  translation; its ``excerpt`` is part of the one it shows, and a shown translation is
-  labelled as unofficial right under the quote;
-* the rendered ``text`` is nothing but a reply template from ``data/replies.yml`` (lead line),
-  quotes of those excerpts (with ``**`` marks and ``…`` only), one source line per passage
-  and the disclaimer from ``data/disclaimer.yml`` — so no template or code path can slip a
-  fact of its own into an answer;
-* refusals and referrals carry no citations or passages.
+* every citation and quoted passage exists in the index, and citations and quotes agree;
+  each citation line is the one ``bot/cite.py`` makes for that passage;
+* every quote's passage is the corpus text and its English text the stored unofficial
+  translation; its excerpt is part of the reading it shows, a shown translation is labelled
+  as unofficial, and its footnotes are the passage's own;
+* the lead is a reply template (``data/replies.yml``), the disclaimer is the one of
+  ``data/disclaimer.yml``, and the reply's text is exactly the layout of these parts
+  (``render.web_text``) — so no template or code path can slip a fact of its own into an
+  answer;
+* refusals, referrals and "not in the documents" carry no citations or quotes.
 
-The tests run it over every answer of the evaluation sets; ``make eval`` reports the count.
+The tests run it over every answer of the evaluation sets.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from bot import answers, index as index_mod, render, search
+from bot import answers, cite, render
+from bot.reply import Reply
+from bot.resources import Resources
+
 
 _LEADS = ("lead", "lead_filtered", "lead_more", "source_lead", "paragraph_lead", "paragraph_unnumbered",
           "original_lead")
-
-
-def _template(lang: str, key: str) -> re.Pattern[str]:
-    """A reply template as a pattern; each ``{placeholder}`` matches any text on one line."""
-    raw = answers.t(lang, key, **{name: "\x00" for name in _PLACEHOLDERS})
-    return re.compile("^" + "[^\n]+".join(re.escape(p) for p in raw.split("\x00")) + "$")
-
-
 _PLACEHOLDERS = ("first", "last", "total", "document", "label", "number", "citation")
 
 
-def _unquote(block: list[str]) -> str:
-    return "\n".join(line[2:] if line.startswith("> ") else line[1:] for line in block)
+def _template(engine: Resources, lang: str, key: str) -> re.Pattern[str]:
+    """A reply template as a pattern; each ``{placeholder}`` matches any text on one line."""
+    raw = engine.texts.t(lang, key, **{name: "\x00" for name in _PLACEHOLDERS})
+    return re.compile("^" + "[^\n]+".join(re.escape(p) for p in raw.split("\x00")) + "$")
 
 
-def problems(payload: dict[str, Any], idx: index_mod.Index | None = None) -> list[str]:
-    """What in ``payload`` is not grounded in the corpus (empty list: all of it is)."""
-    idx = idx or search.get_index()
-    kind, lang = payload.get("kind"), payload.get("lang", "en")
+def problems(reply: Reply, engine: Resources) -> list[str]:
+    """What in ``reply`` is not grounded in the corpus (empty list: all of it is)."""
+    idx = engine.index
+    kind, lang = reply.kind, reply.lang
     out: list[str] = []
-    citations, passages = payload.get("citations") or [], payload.get("passages") or []
     if kind in ("refusal", "support", "no_answer"):
-        if citations or passages:
+        if reply.citations or reply.quotes:
             out.append(f"{kind} carries citations or passages")
         return out
     if kind != "answer":
         return out
-    if not citations or [c["id"] for c in citations] != [p["id"] for p in passages]:
+    if not reply.citations or [c.id for c in reply.citations] != [q.id for q in reply.quotes]:
         out.append("citations and passages differ")
-    for c in citations:
-        p = idx.passage(c["id"])
+    for c in reply.citations:
+        p = idx.passage(c.id)
         if p is None:
-            out.append(f"citation {c['id']} is not in the corpus")
-        elif c.get("doc_id") != p.doc_id or str(c.get("paragraph")) != str(p.label):
-            out.append(f"citation {c['id']} names the wrong document or paragraph")
-    for e in passages:
-        p = idx.passage(e["id"])
+            out.append(f"citation {c.id} is not in the corpus")
+        elif c.doc_id != p.doc_id or c.paragraph != p.label:
+            out.append(f"citation {c.id} names the wrong document or paragraph")
+        elif c.citation != answers.citation_text(engine, p, lang):
+            out.append(f"citation line of {c.id} is not the passage's")
+    label = engine.texts.t(lang, "translation_label")
+    for q in reply.quotes:
+        p = idx.passage(q.id)
         if p is None:
+            out.append(f"passage {q.id} is not in the corpus")
             continue
-        if e["text"] != p.text:
-            out.append(f"passage {e['id']} is not the corpus text")
-        if e.get("text_en", p.text_en) != p.text_en:
-            out.append(f"passage {e['id']} is not the stored translation")
-        translated = e.get("shown") == "translation"
-        if translated and (not p.text_en or e.get("translation") != "unofficial"
-                           or e.get("translation_note") != answers.t(lang, "translation_label")):
-            out.append(f"translation of {e['id']} is not labelled as unofficial")
-        if e.get("excerpt") and e["excerpt"] not in (p.text_en if translated else p.text):
-            out.append(f"excerpt of {e['id']} is not in the corpus text")
-    out += _text_problems(payload, passages, lang, idx)
-    return out
-
-
-def _text_problems(payload: dict[str, Any], passages: list[dict[str, Any]], lang: str,
-                   idx: index_mod.Index) -> list[str]:
-    """The rendered text decomposes into template lead, quotes, source lines and disclaimer."""
-    text: str = payload.get("text", "")
-    disclaimer = payload.get("disclaimer", "")
-    if not disclaimer or not text.endswith(disclaimer):
-        return ["answer does not end with the disclaimer"]
-    if disclaimer != answers.disclaimer(lang, idx):
-        return ["disclaimer differs from data/disclaimer.yml"]
-    lines = text[: -len(disclaimer)].rstrip("\n").split("\n")
-    lead = lines.pop(0)
-    if not any(_template(lang, key).match(lead) for key in _LEADS):
-        return [f"lead line is no reply template: {lead[:60]!r}"]
-    if payload.get("notice") and lines and lines[0] == f"({payload['notice']})":
-        lines.pop(0)
-    out: list[str] = []
-    sources = {e["id"]: answers.t(lang, "source", citation=e["citation"]) for e in passages}
-    by_text = {e["id"]: render.shown_text(e) for e in passages}
-    notes = {e["id"]: f"({e['translation_note']})" for e in passages if e.get("translation_note")}
-    quote: list[str] = []
-    seen: list[str] = []
-    noted = False
-    footnotes = {f"[{n['number']}] {n.get('shown') or n['text']}" for e in passages for n in e.get("footnotes", [])}
-    for line in lines:
-        if line.startswith(">"):
-            quote.append(line)
-            continue
-        if quote and line in notes.values() and not noted:
-            noted = True
-            continue
-        if line in sources.values():
-            pid = next(k for k, v in sources.items() if v == line and k not in seen)
-            body = _unquote(quote).replace("**", "").strip("…")
-            if not quote or body not in by_text[pid]:
-                out.append(f"quote before the source line of {pid} is not its corpus text")
-            if noted != (pid in notes):
-                out.append(f"translation note of {pid} missing or misplaced")
-            seen.append(pid)
-            quote = []
-            noted = False
-        elif line.strip() and line not in footnotes:
-            out.append(f"unsourced line: {line[:60]!r}")
-    if quote:
-        out.append("a quote without a source line")
-    if seen != [e["id"] for e in passages]:
-        out.append("not every passage is quoted with its source line")
+        if q.passage.text != p.text:
+            out.append(f"passage {q.id} is not the corpus text")
+        if q.passage.text_en != p.text_en:
+            out.append(f"passage {q.id} is not the stored translation")
+        translated = q.shown == "translation"
+        if translated and (not p.text_en or q.translation != "unofficial" or q.translation_note != label):
+            out.append(f"translation of {q.id} is not labelled as unofficial")
+        if q.excerpt and q.excerpt not in (p.text_en if translated else p.text):
+            out.append(f"excerpt of {q.id} is not in the corpus text")
+        if q.citation != answers.citation_text(engine, p, lang):
+            out.append(f"source line of {q.id} is not the passage's citation")
+        notes = {n.id: n for n in idx.footnotes(p)}
+        for n in q.notes:
+            note = notes.get(n.id)
+            if note is None or n.text != note.text or n.text_en != note.text_en or n.number != cite.note_label(n.id):
+                out.append(f"footnote {n.id} of {q.id} is not the passage's")
+            elif n.shown not in (note.text, note.text_en):
+                out.append(f"footnote {n.id} of {q.id} shows text of its own")
+    first, *rest = reply.lead.split("\n")
+    if not any(_template(engine, lang, key).match(first) for key in _LEADS):
+        out.append(f"lead line is no reply template: {first[:60]!r}")
+    notice = reply.data.get("notice")
+    if rest != ([f"({notice})"] if notice and rest else []):
+        out.append("lead carries text other than the search notice")
+    if reply.disclaimer != answers.disclaimer(engine, lang):
+        out.append("disclaimer differs from data/disclaimer.yml")
+    if reply.source_label != engine.texts.source_label(lang):
+        out.append("source lines are no reply template")
+    if reply.text != render.web_text(reply):
+        out.append("unsourced text: the reply text is not exactly its quotes, sources and disclaimer")
     return out

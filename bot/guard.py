@@ -30,16 +30,19 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterable
-
 from pathlib import Path
+from typing import Any, Callable, Iterable
 
 import yaml
 
 from bot import config
+
+Encode = Callable[[list[str]], Any]   # texts → normalised sentence embeddings (one row each)
 
 log = logging.getLogger(__name__)
 
@@ -786,10 +789,9 @@ _ANNOTATION = re.compile(r"\[([^\]]+)\](\([^)]+\)|\{[^}]+\})")
 LABELS = ("harmful", "help", "other")
 
 
-def training_examples(root: Any = None) -> tuple[list[str], list[str]]:
+def training_examples(root: Path) -> tuple[list[str], list[str]]:
     """Labelled messages: the curated exemplars (data/guard.yml) and the assistant's NLU data
     (request_harmful → harmful, seek_help → help, every other intent → other)."""
-    root = root or config.settings().root
     texts: list[str] = []
     labels: list[str] = []
     guard_data = yaml.safe_load((root / "data" / "guard.yml").read_text(encoding="utf-8")) or {}
@@ -822,25 +824,25 @@ class SafetyClassifier:
 
     NGRAMS = (1, 4)
 
-    def __init__(self, encoder: Any, vocabulary: dict[str, int], idf: Any, coef: Any, intercept: Any,
+    def __init__(self, encode: Encode, vocabulary: dict[str, int], idf: Any, coef: Any, intercept: Any,
                  classes: list[str]) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        self.encoder = encoder
+        self.encode = encode
         self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=self.NGRAMS, sublinear_tf=True,
                                           vocabulary=vocabulary)
         self.vectorizer.idf_ = idf
         self.coef, self.intercept, self.classes = coef, intercept, list(classes)
 
     @classmethod
-    def train(cls, texts: list[str], labels: list[str], encoder: Any, c: float = 10.0) -> "SafetyClassifier":
+    def train(cls, texts: list[str], labels: list[str], encode: Encode, c: float = 10.0) -> "SafetyClassifier":
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
         norm = [normalise(t) for t in texts]
         vec = TfidfVectorizer(analyzer="char_wb", ngram_range=cls.NGRAMS, sublinear_tf=True).fit(norm)
         vocabulary = {k: int(v) for k, v in vec.vocabulary_.items()}
-        self = cls(encoder, vocabulary, vec.idf_, None, None, [])
+        self = cls(encode, vocabulary, vec.idf_, None, None, [])
         model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(self._features(norm), labels)
         self.coef, self.intercept, self.classes = model.coef_, model.intercept_, [str(x) for x in model.classes_]
         return self
@@ -861,7 +863,7 @@ class SafetyClassifier:
         os.replace(f"{tmp}.json", f"{path}.json")
 
     @classmethod
-    def load(cls, path: Path, key: str, encoder: Any) -> "SafetyClassifier | None":
+    def load(cls, path: Path, key: str, encode: Encode) -> "SafetyClassifier | None":
         """The saved classifier if it was trained on the same data and code (``key``), else None."""
         import json
 
@@ -871,12 +873,12 @@ class SafetyClassifier:
         if meta.get("key") != key:
             return None
         with np.load(f"{path}.npz", allow_pickle=False) as arrays:
-            return cls(encoder, meta["vocabulary"], arrays["idf"], arrays["coef"], arrays["intercept"], meta["classes"])
+            return cls(encode, meta["vocabulary"], arrays["idf"], arrays["coef"], arrays["intercept"], meta["classes"])
 
     def _features(self, norm: list[str]) -> Any:
         from scipy.sparse import csr_matrix, hstack
 
-        return hstack([csr_matrix(self.encoder.encode(norm)), 0.5 * self.vectorizer.transform(norm)]).tocsr()
+        return hstack([csr_matrix(self.encode(norm)), 0.5 * self.vectorizer.transform(norm)]).tocsr()
 
     def probabilities(self, text: str) -> dict[str, float]:
         import numpy as np
@@ -887,28 +889,24 @@ class SafetyClassifier:
         return {label: float(probs[self.classes.index(label)]) for label in LABELS}
 
 
-@lru_cache(maxsize=1)
-def classifier() -> SafetyClassifier:
+def load_classifier(settings: config.Settings, encode: Encode, model_name: str) -> SafetyClassifier:
     """The trained classifier, cached under ``guard_cache`` until its training data, the
-    embedding model or this module change; training takes a few seconds."""
+    embedding model (``model_name``) or this module change; training takes a few seconds. A
+    damaged cache is retrained and replaced."""
     import hashlib
     import json
 
-    from bot import search
-
-    settings = config.settings()
-    encoder = search.get_index().encoder
-    texts, labels = training_examples()
-    key = hashlib.sha256(json.dumps([texts, labels, encoder.name]).encode()
+    texts, labels = training_examples(settings.root)
+    key = hashlib.sha256(json.dumps([texts, labels, model_name]).encode()
                          + Path(__file__).read_bytes()).hexdigest()
     path = settings.guard_cache / "classifier"
     try:
-        cached = SafetyClassifier.load(path, key, encoder) if Path(f"{path}.json").exists() else None
+        cached = SafetyClassifier.load(path, key, encode) if Path(f"{path}.json").exists() else None
         if cached is not None:
             return cached
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
         log.warning("guard classifier cache unreadable (%s); retraining", type(exc).__name__)
-    model = SafetyClassifier.train(texts, labels, encoder)
+    model = SafetyClassifier.train(texts, labels, encode)
     try:
         model.save(path, key)
     except OSError:
@@ -935,14 +933,13 @@ def _continues(text: str) -> bool:
     return not f["categories"] and (f["request"] or f["param"] or f["imperative"] or f["source"])
 
 
-def check(text: str, history: Iterable[str] = (), intent: str | None = None, confidence: float = 0.0,
-          settings: config.Settings | None = None) -> Verdict:
+def check(text: str, history: Iterable[str], intent: str | None, confidence: float, settings: config.Settings,
+          classifier: SafetyClassifier) -> Verdict:
     """Decide for one message; ``history`` holds the user's previous messages (newest last).
 
     Precedence: help-seeking (rules, then the classifier) → operational rules → policy rules
     → the classifier's harmful probability → Rasa's intent → answer.
     """
-    settings = settings or config.settings()
     previous = [h for h in history if h and h.strip()]
     message = text
     alone = rules(text)
@@ -966,9 +963,9 @@ def check(text: str, history: Iterable[str] = (), intent: str | None = None, con
             last = rules(previous[-1])
             policy_follow_up = together is None and not categories(normalise(text)) \
                 and last is not None and last.decision == ANSWER
-        combined_probs = classifier().probabilities(combined)
+        combined_probs = classifier.probabilities(combined)
     rule = alone
-    probs = classifier().probabilities(message)
+    probs = classifier.probabilities(message)
     if combined_probs is not None and alone is None and combined_probs["harmful"] > probs["harmful"]:
         probs = combined_probs
     signals = (rule.signals if rule else []) + [f"classifier: harmful {probs['harmful']:.2f}, help {probs['help']:.2f}"]
@@ -1003,3 +1000,27 @@ def check(text: str, history: Iterable[str] = (), intent: str | None = None, con
         crime = [c for c in cats if c != "evasion"] or ["evasion"]
         return Verdict(REFUSE, category=_main_category(crime, norm), signals=signals + ["intent:request_harmful"])
     return Verdict(ANSWER, signals=signals)
+
+
+class Guard:
+    """The guard of one engine: its settings and the classifier over its encoder (built on
+    first use, or by ``warm_up``)."""
+
+    def __init__(self, settings: config.Settings, encode: Encode, model_name: str) -> None:
+        self.settings = settings
+        self.encode = encode
+        self.model_name = model_name
+        self._classifier: SafetyClassifier | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def classifier(self) -> SafetyClassifier:
+        with self._lock:
+            if self._classifier is None:
+                self._classifier = load_classifier(self.settings, self.encode, self.model_name)
+            return self._classifier
+
+    def check(self, text: str, history: Iterable[str] = (), intent: str | None = None,
+              confidence: float = 0.0) -> Verdict:
+        """The verdict on one message (see ``check``)."""
+        return check(text, history, intent, confidence, self.settings, self.classifier)

@@ -1,4 +1,5 @@
-"""Language stage: language detection, jieba tokens for BM25, spaCy sentences, and the glossary.
+"""Language stage: jieba tokens for BM25, spaCy sentences, and the glossary (language detection
+itself is ``bot/lang.py``).
 
 spaCy does the language work: a blank ``zh`` pipeline with the jieba segmenter gives tokens
 and (with a sentencizer) sentence spans; PhraseMatchers over the bilingual glossary expand
@@ -21,9 +22,8 @@ from typing import Any, Iterable
 
 import yaml
 
-from bot import config
+from bot.lang import CJK as _CJK, detect, has_cjk  # noqa: F401  (has_cjk: part of this module's API)
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 _WORD = re.compile(r"\w", re.UNICODE)
 _LOCK = threading.Lock()
@@ -44,22 +44,6 @@ EN_STOPWORDS = frozenset(
     according please me us know question questions answer find list anything something thing things
     s t don doesn isn aren""".split()
 )
-
-
-def detect_lang(text: str) -> str:
-    """``zh``, ``en`` or ``mixed`` from the share of Chinese characters vs Latin letters."""
-    cjk = len(_CJK.findall(text))
-    latin_words = len(re.findall(r"[A-Za-z]{2,}", text))
-    if cjk == 0:
-        return "en"
-    if latin_words == 0:
-        return "zh"
-    # Chinese questions often carry Latin names (PhotoDNA, TikTok); count words, not letters
-    if cjk >= 2 * latin_words:
-        return "zh"
-    if latin_words >= 2 * cjk:
-        return "en"
-    return "mixed"
 
 
 def normalise(text: str) -> str:
@@ -126,7 +110,7 @@ def _line_sentences(text: str) -> list[tuple[int, int]]:
     """Sentence spans within one line (closing quotes stay with their sentence)."""
     if not text.strip():
         return []
-    nlp = zh_nlp() if detect_lang(text) != "en" else en_nlp()
+    nlp = zh_nlp() if detect(text) != "en" else en_nlp()
     with _LOCK:
         doc = nlp(text)
     spans = [[s.start_char, s.end_char] for s in doc.sents]
@@ -165,8 +149,6 @@ def bigrams(text: str) -> list[str]:
     return out
 
 
-def has_cjk(text: str) -> bool:
-    return bool(_CJK.search(text))
 
 
 def content_words(text: str) -> list[str]:
@@ -357,8 +339,3 @@ class Glossary:
     def tag(self, text: str) -> list[str]:
         """Topics of a paragraph (from the Chinese terms it contains)."""
         return self.match(text).topics
-
-
-@lru_cache(maxsize=4)
-def load_glossary(path: str | None = None) -> Glossary:
-    return Glossary(Path(path) if path else config.settings().glossary_path)

@@ -1,13 +1,15 @@
-"""Channel rendering stage: the answer payload as the messages each messenger understands.
+"""Channel rendering stage: a typed reply laid out for the channel that asked.
 
-Web clients (REST, socket.io, callback) receive the payload itself next to its plain text and
-render from it. Messengers cannot: Telegram, Slack, Microsoft Teams (Bot Framework) and
-Mattermost each get their own markup with correct escaping, the quoted passages with the best
-sentence in bold, every citation (a link where the channel allows one), the disclaimer set off,
-the buttons as the channel's quick replies, and long answers split under the channel's limit.
-Any other Rasa channel gets plain text and Rasa's own button handling.
+The web layout (``web_text``) is the reply's ``text``: Markdown-light, ``>`` quotes with the
+best sentence in ``**``, a source line per passage and the disclaimer. Web clients (REST,
+socket.io, callback) receive it with the reply's payload and render from the payload.
+Messengers cannot: Telegram, Slack, Microsoft Teams (Bot Framework) and Mattermost each get
+their own markup with correct escaping, the quoted passages with the best sentence in bold,
+every citation (a link where the channel allows one), the disclaimer set off, the buttons as
+the channel's quick replies, and long answers split under the channel's limit. Any other Rasa
+channel gets plain text and Rasa's own button handling.
 
-The result is a list of keyword dicts for ``CollectingDispatcher.utter_message``; the custom
+``messages`` returns keyword dicts for ``CollectingDispatcher.utter_message``; the custom
 (``json_message``) form is what Rasa's stock output channels pass to the platform API as is.
 """
 
@@ -18,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable
 from urllib.parse import quote
 
-from bot import config
+from bot.reply import Citation, Quote, Reply
 
 WEB_CHANNELS = frozenset({"", "rest", "socketio", "callback", "cmdline", "rasa", "inspector"})
 MESSENGERS = ("telegram", "slack", "botframework", "mattermost")
@@ -59,36 +61,23 @@ class Block:
 
 
 # --------------------------------------------------------------------------------------
-# payload -> blocks
+# reply -> blocks
 
 
-def citation_link(citation: dict[str, Any]) -> str:
-    """The citation's link: the project's paragraph viewer when PUBLIC_WEB_URL is set, else the
-    original document (UN symbol or DOI), else none."""
-    base = config.settings().public_web_url
-    if base and citation.get("id"):
-        return f"{base}/?p={quote(str(citation['id']), safe=':')}"
-    return str(citation.get("url") or "")
+def citation_link(citation: Citation, public_url: str = "") -> str:
+    """The citation's link: the project's paragraph viewer when the public address of the web
+    page is set (``PUBLIC_WEB_URL``), else the original document (UN symbol or DOI), else none."""
+    if public_url and citation.id:
+        return f"{public_url.rstrip('/')}/?p={quote(citation.id, safe=':')}"
+    return citation.url
 
 
-def _source_label(lang: str) -> tuple[str, str]:
-    """The words around the citation in "Source: {citation}" / "出处：{citation}"."""
-    from bot.answers import t  # the reply templates live with the answers stage
-
-    before, _, after = t(lang, "source", citation="\0").partition("\0")
-    return before, after
-
-
-def shown_text(p: dict[str, Any]) -> str:
-    """The whole text a payload passage's excerpt was cut from (translation or original)."""
-    return str(p.get("text_en") or "") if p.get("shown") == "translation" else str(p.get("text") or "")
-
-
-def _passage_spans(p: dict[str, Any]) -> tuple[Span, ...]:
-    text = str(p.get("excerpt") or p.get("text") or "")
+def quote_spans(q: Quote) -> tuple[Span, ...]:
+    """The excerpt as spans, its highlighted sentence(s) bold, "…" where it was cut."""
+    text = q.excerpt or q.passage.text
     spans: list[Span] = []
     pos = 0
-    for start, end in sorted(tuple(s) for s in p.get("excerpt_highlights") or []):
+    for start, end in sorted(q.excerpt_highlights):
         if start < pos or end > len(text) or start >= end:
             continue
         if start > pos:
@@ -97,8 +86,8 @@ def _passage_spans(p: dict[str, Any]) -> tuple[Span, ...]:
         pos = end
     if pos < len(text):
         spans.append(Span(text[pos:]))
-    if p.get("truncated"):
-        full = shown_text(p)
+    if q.truncated:
+        full = q.shown_text
         if not full.startswith(text):
             spans.insert(0, Span("…"))
         if not full.endswith(text):
@@ -106,33 +95,65 @@ def _passage_spans(p: dict[str, Any]) -> tuple[Span, ...]:
     return tuple(spans)
 
 
-def blocks(payload: dict[str, Any]) -> list[Block]:
-    """The reply as styled blocks, from the structured payload where it has one."""
-    lang = str(payload.get("lang") or "en")
-    if payload.get("kind") == "answer" and payload.get("passages"):
-        out = [Block((Span(str(payload.get("lead") or payload["text"].split("\n\n", 1)[0])),))]
-        cites = {c["id"]: c for c in payload.get("citations") or []}
-        before, after = _source_label(lang)
-        for p in payload["passages"]:
-            out.append(Block(_passage_spans(p), kind="quote"))
-            if p.get("translation_note"):   # "Unofficial translation ..." / "no translation available"
-                out.append(Block((Span(str(p["translation_note"]), italic=True),), kind="note"))
-            cite = cites.get(p["id"], {"id": p["id"], "citation": p.get("citation", "")})
-            out.append(Block((Span(before), Span(str(cite.get("citation") or p.get("citation") or ""),
-                                                  url=citation_link(cite)), Span(after)), kind="source"))
-        if payload.get("full"):
-            notes = [f"[{n['number']}] {n.get('shown') or n['text']}" for p in payload["passages"]
-                     for n in p.get("footnotes") or []]
-            if notes:
-                out.append(Block((Span("\n".join(notes)),), kind="notes"))
-        if payload.get("disclaimer"):
-            out.append(Block((Span(str(payload["disclaimer"]), italic=True),), kind="disclaimer"))
+def _source_block(reply: Reply, q: Quote, public_url: str) -> Block:
+    before, after = reply.source_label
+    cite = next((c for c in reply.citations if c.id == q.id), None)
+    link = citation_link(cite, public_url) if cite is not None else ""
+    return Block((Span(before), Span(cite.citation if cite is not None else q.citation, url=link), Span(after)),
+                 kind="source")
+
+
+def notes_text(reply: Reply) -> str:
+    """The footnotes of passages shown in full, one per line."""
+    return "\n".join(f"[{n.number}] {n.shown or n.text}" for q in reply.quotes for n in q.notes)
+
+
+def blocks(reply: Reply, public_url: str = "") -> list[Block]:
+    """The reply as styled blocks."""
+    if reply.kind == "answer" and reply.quotes:
+        out = [Block((Span(reply.lead or reply.text.split("\n\n", 1)[0]),))]
+        for q in reply.quotes:
+            out.append(Block(quote_spans(q), kind="quote"))
+            if q.translation_note:   # "Unofficial translation ..." / "no translation available"
+                out.append(Block((Span(q.translation_note, italic=True),), kind="note"))
+            out.append(_source_block(reply, q, public_url))
+        if reply.full and notes_text(reply):
+            out.append(Block((Span(notes_text(reply)),), kind="notes"))
+        if reply.disclaimer:
+            out.append(Block((Span(reply.disclaimer, italic=True),), kind="disclaimer"))
         return [b for b in out if b.plain.strip()]
-    parts = [part.strip("\n") for part in re.split(r"\n\s*\n", str(payload.get("text") or ""))]
+    parts = [part.strip("\n") for part in re.split(r"\n\s*\n", reply.text)]
     out = [Block((Span(part),)) for part in parts if part.strip()]
-    if payload.get("disclaimer") and payload["disclaimer"] not in payload.get("text", ""):
-        out.append(Block((Span(str(payload["disclaimer"]), italic=True),), kind="disclaimer"))
+    if reply.disclaimer and reply.disclaimer not in reply.text:
+        out.append(Block((Span(reply.disclaimer, italic=True),), kind="disclaimer"))
     return out
+
+
+def _web_bold(text: str) -> str:
+    """``**`` around a highlighted sentence, its surrounding whitespace left outside."""
+    core = text.strip()
+    if not core:
+        return text
+    lead = len(text) - len(text.lstrip())
+    return text[:lead] + "**" + core + "**" + text[lead + len(core):]
+
+
+def web_text(reply: Reply) -> str:
+    """The web layout of an answer: the lead, each quote (``>`` lines, best sentence in ``**``)
+    with its translation note and source line, the footnotes of full paragraphs, the disclaimer.
+    Other replies are their own text."""
+    if reply.kind != "answer" or not reply.quotes:
+        return reply.text
+    passages = []
+    for q in reply.quotes:
+        body = "".join(_web_bold(s.text) if s.bold else s.text for s in quote_spans(q))
+        quoted = "\n".join("> " + line if line else ">" for line in body.split("\n"))
+        note = f"({q.translation_note})\n" if q.translation_note else ""
+        passages.append(f"{quoted}\n{note}{reply.source_line(q)}")
+    body = "\n\n".join(passages)
+    if reply.full and notes_text(reply):
+        body += "\n\n" + notes_text(reply)
+    return f"{reply.lead}\n\n{body}\n\n{reply.disclaimer}"
 
 
 # --------------------------------------------------------------------------------------
@@ -323,9 +344,9 @@ def render_blocks(bs: list[Block], markup: Markup, limit: int) -> list[str]:
 # messages per channel
 
 
-def _buttons(payload: dict[str, Any]) -> list[dict[str, str]]:
-    return [{"title": str(b.get("title") or b.get("payload")), "payload": str(b.get("payload") or b.get("title"))}
-            for b in payload.get("buttons") or [] if b.get("payload") or b.get("title")]
+def _buttons(reply: Reply) -> list[dict[str, str]]:
+    return [{"title": b.title or b.payload, "payload": b.payload or b.title} for b in reply.buttons
+            if b.payload or b.title]
 
 
 def telegram_keyboard(buttons: list[dict[str, str]]) -> dict[str, Any] | None:
@@ -349,10 +370,10 @@ def telegram_keyboard(buttons: list[dict[str, str]]) -> dict[str, Any] | None:
     return {"keyboard": keys, "one_time_keyboard": True, "resize_keyboard": True}
 
 
-def telegram(payload: dict[str, Any]) -> list[dict[str, Any]]:
+def telegram(reply: Reply, public_url: str = "") -> list[dict[str, Any]]:
     markup = TelegramMarkdownV2()
-    chunks = pack(render_blocks(blocks(payload), markup, TELEGRAM_LIMIT), TELEGRAM_LIMIT, markup.length)
-    keyboard = telegram_keyboard(_buttons(payload))
+    chunks = pack(render_blocks(blocks(reply, public_url), markup, TELEGRAM_LIMIT), TELEGRAM_LIMIT, markup.length)
+    keyboard = telegram_keyboard(_buttons(reply))
     out = []
     for i, chunk in enumerate(chunks):
         msg: dict[str, Any] = {"text": chunk, "parse_mode": "MarkdownV2", "disable_web_page_preview": True}
@@ -362,16 +383,16 @@ def telegram(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def slack(payload: dict[str, Any]) -> list[dict[str, Any]]:
+def slack(reply: Reply, public_url: str = "") -> list[dict[str, Any]]:
     markup = SlackMrkdwn()
-    bs = blocks(payload)
+    bs = blocks(reply, public_url)
     sections: list[dict[str, Any]] = []
     for b in bs:
         for piece in render_blocks([b], markup, SLACK_TEXT_LIMIT):
             text = {"type": "mrkdwn", "text": piece}
             sections.append({"type": "context", "elements": [text]} if b.kind in ("disclaimer", "note")
                             else {"type": "section", "text": text})
-    buttons = _buttons(payload)[:SLACK_MAX_BUTTONS]
+    buttons = _buttons(reply)[:SLACK_MAX_BUTTONS]
     actions = {"type": "actions", "elements": [
         {"type": "button", "action_id": f"pa-button-{i}",
          "text": {"type": "plain_text", "text": b["title"][:SLACK_BUTTON_TITLE], "emoji": True},
@@ -386,10 +407,10 @@ def slack(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def botframework(payload: dict[str, Any]) -> list[dict[str, Any]]:
+def botframework(reply: Reply, public_url: str = "") -> list[dict[str, Any]]:
     markup = Markdown()
-    chunks = pack(render_blocks(blocks(payload), markup, TEAMS_LIMIT), TEAMS_LIMIT)
-    buttons = _buttons(payload)
+    chunks = pack(render_blocks(blocks(reply, public_url), markup, TEAMS_LIMIT), TEAMS_LIMIT)
+    buttons = _buttons(reply)
     out = []
     for i, chunk in enumerate(chunks):
         msg: dict[str, Any] = {"text": chunk, "textFormat": "markdown"}
@@ -401,34 +422,35 @@ def botframework(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def mattermost(payload: dict[str, Any]) -> list[dict[str, Any]]:
+def mattermost(reply: Reply, public_url: str = "") -> list[dict[str, Any]]:
     markup = Markdown()
-    chunks = pack(render_blocks(blocks(payload), markup, MATTERMOST_LIMIT), MATTERMOST_LIMIT)
-    buttons = _buttons(payload)
+    chunks = pack(render_blocks(blocks(reply, public_url), markup, MATTERMOST_LIMIT), MATTERMOST_LIMIT)
+    buttons = _buttons(reply)
     out: list[dict[str, Any]] = [{"json_message": {"message": c}} for c in chunks]
     if buttons and out:  # Rasa's Mattermost output turns text + buttons into interactive buttons
         out[-1] = {"text": chunks[-1], "buttons": buttons}
     return out
 
 
-def plain(payload: dict[str, Any]) -> list[dict[str, Any]]:
+def plain(reply: Reply, public_url: str = "") -> list[dict[str, Any]]:
     markup = Plain()
-    chunks = pack(render_blocks(blocks(payload), markup, PLAIN_LIMIT), PLAIN_LIMIT)
+    chunks = pack(render_blocks(blocks(reply, public_url), markup, PLAIN_LIMIT), PLAIN_LIMIT)
     out: list[dict[str, Any]] = [{"text": c} for c in chunks]
-    buttons = _buttons(payload)
+    buttons = _buttons(reply)
     if buttons and out:
         out[-1]["buttons"] = buttons
     return out
 
 
-RENDERERS: dict[str, Callable[[dict[str, Any]], list[dict[str, Any]]]] = {
+RENDERERS: dict[str, Callable[[Reply, str], list[dict[str, Any]]]] = {
     "telegram": telegram, "slack": slack, "botframework": botframework, "mattermost": mattermost,
 }
 
 
-def messages(payload: dict[str, Any], channel: str | None) -> list[dict[str, Any]]:
-    """What the action sends on ``channel`` (Rasa's input channel name) for ``payload``."""
+def messages(reply: Reply, channel: str | None, public_url: str = "") -> list[dict[str, Any]]:
+    """What the action sends on ``channel`` (Rasa's input channel name) for ``reply``."""
     name = (channel or "").lower()
     if name in WEB_CHANNELS:
-        return [{"text": payload["text"], "buttons": payload.get("buttons") or [], "json_message": payload}]
-    return RENDERERS.get(name, plain)(payload)
+        payload = reply.to_payload()
+        return [{"text": payload["text"], "buttons": payload["buttons"], "json_message": payload}]
+    return RENDERERS.get(name, plain)(reply, public_url)

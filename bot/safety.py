@@ -3,45 +3,36 @@
 ``handle`` runs the guard (``bot/guard.py``) before any search: a refusal (kind ``refusal``,
 no citations), a referral to help (kind ``support``) or the answer from ``bot/answers.py``.
 The CLI (``bot ask``), the Rasa actions and the tests all call it. Reply text comes from
-``data/safety.yml`` and ``data/help_resources.yml``.
+``data/safety.yml`` and ``data/help_resources.yml`` (``bot/texts.py``).
 """
 
 from __future__ import annotations
 
 import logging
-from functools import lru_cache
-from typing import Any
 
-import yaml
+from bot import answers, guard, lang as lang_mod
+from bot.conversation import Context
+from bot.reply import Button, Reply
+from bot.resources import Resources
+from bot.texts import Texts
 
-from bot import answers, config, guard, index as index_mod
 
 log = logging.getLogger(__name__)
 
 
-@lru_cache(maxsize=1)
-def _data() -> dict[str, Any]:
-    root = config.settings().root / "data"
-    return {
-        "safety": yaml.safe_load((root / "safety.yml").read_text(encoding="utf-8")),
-        "help": yaml.safe_load((root / "help_resources.yml").read_text(encoding="utf-8")),
-    }
-
-
-def refusal(lang: str, category: str | None = None) -> dict[str, Any]:
+def refusal(texts: Texts, lang: str, category: str | None = None) -> Reply:
     """Short, non-judgmental refusal with an offer of the policy angle (a button)."""
-    table = _data()["safety"]["zh" if lang == "zh" else "en"]
+    table = texts.safety_table(lang)
     offer = table["policy_offers"].get(category or "", table["policy_offers"]["default"])
-    text = f"{table['refusal']}\n{offer['text']}"
-    buttons = [{"title": offer["button"], "payload": offer["question"]}]
-    return answers.payload("refusal", lang, text, buttons=buttons, category=category or "")
+    return Reply("refusal", lang, f"{table['refusal']}\n{offer['text']}",
+                 buttons=[Button(offer["button"], offer["question"])], data={"category": category or ""})
 
 
-def support(lang: str, need: str | None = None) -> dict[str, Any]:
+def support(texts: Texts, lang: str, need: str | None = None) -> Reply:
     """Referral to real help: emergency numbers, reporting hotlines, image-removal services."""
-    data = _data()["help"]
+    data = texts.help
     key = "zh" if lang == "zh" else "en"
-    table = _data()["safety"][key]
+    table = texts.safety_table(lang)
     lines = [table["support_lead"], data["emergency"][key], ""]
     resources = []
     for r in data["resources"]:
@@ -51,24 +42,24 @@ def support(lang: str, need: str | None = None) -> dict[str, Any]:
         resources.append({"id": r["id"], "name": r["name"], "contact": r["contact"], "description": r[key]})
     if need in (None, "", "child_exploitation", "intimate_images", "reporting"):
         lines += ["", data["do_not_forward"][key]]
-    return answers.payload("support", lang, "\n".join(lines), resources=resources, checked=data["checked"],
-                           need=need or "")
+    return Reply("support", lang, "\n".join(lines),
+                 data={"resources": resources, "checked": data["checked"], "need": need or ""})
 
 
-def handle(text: str, ctx: answers.Context | None = None, history: list[str] | None = None, doc: str | None = None,
-           intent: str | None = None, confidence: float = 0.0, idx: index_mod.Index | None = None) -> dict[str, Any]:
+def handle(engine: Resources, text: str, ctx: Context | None = None, history: list[str] | None = None,
+           doc: str | None = None, intent: str | None = None, confidence: float = 0.0) -> Reply:
     """The reply to a message for the documents: guard first, then search.
 
     ``history`` holds the user's earlier messages (newest last), so a request split over two
     messages is judged whole; ``intent``/``confidence`` are Rasa's NLU result, the guard's
     third signal. The verdict's reasons (no message text) go to the log at debug level.
     """
-    ctx = ctx or answers.Context()
-    lang = answers.reply_lang(text, ctx.lang)
-    verdict = guard.check(text, history=history or [], intent=intent, confidence=confidence)
+    ctx = ctx or Context()
+    lang = lang_mod.reply_lang(text, ctx.lang)
+    verdict = engine.guard.check(text, history=history or [], intent=intent, confidence=confidence)
     log.debug("guard: %s (%s)", verdict.decision, "; ".join(verdict.signals))
     if verdict.decision == guard.REFUSE:
-        return refusal(lang, verdict.category)
+        return refusal(engine.texts, lang, verdict.category)
     if verdict.decision == guard.SUPPORT:
-        return support(lang, verdict.need)
-    return answers.respond(text, ctx, doc=doc, idx=idx)
+        return support(engine.texts, lang, verdict.need)
+    return answers.respond(engine, text, ctx, doc=doc)

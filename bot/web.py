@@ -29,7 +29,7 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
-from bot import answers, config, corpus as corpus_mod, index as index_mod
+from bot import cite, config, corpus as corpus_mod, index as index_mod
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class Api:
             return self._idx
 
     def config(self) -> dict[str, Any]:
-        return {"rasa_url": self.settings.rasa_public_url.rstrip("/"), "socket_path": "/socket.io/"}
+        return {"rasa_url": self.settings.rasa_url, "socket_path": "/socket.io/"}
 
     def documents(self) -> dict[str, Any]:
         docs = []
@@ -82,20 +82,18 @@ class Api:
 
     def _path(self, p: corpus_mod.Passage, lang: str) -> str:
         """Every heading level, e.g. ``二 专题讨论 › C 新技术 › 3 增材制造（3D打印）``."""
-        names = answers.headings_en().get(p.doc_id, {}) if lang == "en" else {}
-        return " › ".join(f"{s.get('num', '')} {names.get(s['title'], s['title'])}".strip() for s in p.section)
+        section = cite.english_section(p.section, self.idx.headings_en.get(p.doc_id)) if lang == "en" else p.section
+        return " › ".join(f"{s.get('num', '')} {s['title']}".strip() for s in section)
 
     def paragraph(self, pid: str) -> dict[str, Any] | None:
         p = self.idx.passage(pid)
         if p is None:
             return None
         previous, following = self._neighbours(p)
-        footnotes = []
-        for fid in p.footnotes:
-            f = self.idx.passage(fid)
-            if f is not None:
-                footnotes.append({"id": f.id, "number": fid.rsplit(":fn", 1)[-1], "text": f.text, "text_en": f.text_en})
-        meta = self.idx.documents.get(p.doc_id, {})
+        footnotes = [{"id": f.id, "number": cite.note_label(f.id), "text": f.text, "text_en": f.text_en}
+                     for f in self.idx.footnotes(p)]
+        meta = self.idx.catalog.meta(p.doc_id)
+        headings = self.idx.headings_en.get(p.doc_id)
         return {
             "paragraph": self._brief(p) | {
                 "doc_id": p.doc_id, "page": p.page, "footnotes": footnotes, "parent": p.parent,
@@ -105,7 +103,7 @@ class Api:
             "previous": self._brief(previous), "next": self._brief(following),
             "document": {k: meta.get(k, "") for k in ("id", "title", "title_en", "short_en", "short_zh", "symbol",
                                                       "date", "issuing_body", "doi", "licence")},
-            "citation": {"en": answers.citation(p, self.idx, "en"), "zh": answers.citation(p, self.idx, "zh")},
+            "citation": {"en": cite.citation(p, meta, "en", headings), "zh": cite.citation(p, meta, "zh", headings)},
         }
 
     def _yaml(self, path: Path, key: str) -> dict[str, Any]:
@@ -143,7 +141,7 @@ def make_handler(api: Api) -> type[BaseHTTPRequestHandler]:
             self.send_header("Referrer-Policy", "no-referrer")
             self.send_header("Access-Control-Allow-Origin", "*")
             if ctype.startswith("text/html"):
-                rasa = settings.rasa_public_url.rstrip("/")
+                rasa = settings.rasa_url
                 ws = re.sub(r"^http", "ws", rasa)
                 inline = " 'unsafe-inline'" if self.path.startswith("/webchat") else ""   # the React widget styles inline
                 self.send_header("Content-Security-Policy",

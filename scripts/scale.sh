@@ -112,7 +112,7 @@ start_nginx() {
 
 start_actions() {  # n port
   alive "actions$1" && return 0
-  nohup .venv/bin/python -m rasa_sdk --actions actions --port "$2" >"$SCALE_DIR/actions$1.log" 2>&1 &
+  nohup .venv/bin/python -m actions --port "$2" >"$SCALE_DIR/actions$1.log" 2>&1 &
   echo $! >"$SCALE_DIR/actions$1.pid"
 }
 

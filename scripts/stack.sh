@@ -68,7 +68,7 @@ start() {
   local t0=$SECONDS cors
   read -ra cors <<<"$RASA_CORS"   # no glob expansion of "*"
   echo "Starting the action server on port $ACTIONS_PORT ..."
-  nohup .venv/bin/python -m rasa_sdk --actions actions --port "$ACTIONS_PORT" >"$RUN/actions.log" 2>&1 &
+  nohup .venv/bin/python -m actions --port "$ACTIONS_PORT" >"$RUN/actions.log" 2>&1 &
   echo $! >"$RUN/actions.pid"
   echo "Starting Rasa on port $RASA_PORT ($channels) ..."
   nohup .venv-rasa/bin/python -m rasa_addons.serve run --model "$MODEL" --port "$RASA_PORT" --interface "${RASA_INTERFACE:-127.0.0.1}" \

@@ -55,8 +55,8 @@ class Stack:
         """Start the action server; returns seconds until its health check answers."""
         t = time.perf_counter()
         log = open(self.tmp / "actions.log", "ab")
-        self.actions = subprocess.Popen([sys.executable, "-m", "rasa_sdk", "--actions", "actions",
-                                         "--port", str(self.actions_port)], cwd=ROOT, env=self.env,
+        self.actions = subprocess.Popen([sys.executable, "-m", "actions", "--port", str(self.actions_port)],
+                                        cwd=ROOT, env=self.env,
                                         stdout=log, stderr=log, start_new_session=True)
         wait_for(f"http://127.0.0.1:{self.actions_port}/health", 120, self.actions)
         return time.perf_counter() - t

@@ -23,6 +23,7 @@ from tests.stack import MODEL, RASA, Stack, free_port
 playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
+    pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM, reason="needs chromium (make browser)"),
     pytest.mark.skipif(not (RASA.exists() and MODEL.exists()), reason="needs .venv-rasa and a trained model"),
 ]

@@ -27,6 +27,7 @@ from typing import Any, Iterator
 import pytest
 
 from bot import answers, channels
+from bot.engine import Engine
 from tests.channels import REPORT
 from tests.channels.fakes import BOT_NAME, FakeAPI, check_markdown_v2
 from tests.stack import MODEL, ROOT, Stack
@@ -43,7 +44,7 @@ BF_TENANT = "72f988bf-0000-41af-91ab-2d7cd011db47"
 MM_WEBHOOK_TOKEN = "mm-outgoing-webhook-test-token"
 MM_BOT_TOKEN = "mm-bot-access-test-token"
 
-pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained Rasa model (run: make train)")
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not MODEL.exists(), reason="no trained Rasa model (run: make train)")]
 
 
 @dataclass
@@ -104,9 +105,9 @@ def ch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Channels]:
         fake.close()
 
 
-def expected(question: str, lang: str | None = None, offset: int = 0) -> dict[str, Any]:
+def expected(engine: Engine, question: str, lang: str | None = None, offset: int = 0) -> dict[str, Any]:
     """What the assistant answers on the web for the same question (the same search)."""
-    return answers.answer(question, lang=lang, offset=offset)
+    return answers.answer(engine, question, lang=lang, offset=offset).to_payload()
 
 
 def para(citation: dict[str, Any]) -> str:
@@ -117,7 +118,7 @@ def para(citation: dict[str, Any]) -> str:
 # Telegram
 
 
-def test_telegram(ch: Channels, idx: Any) -> None:
+def test_telegram(ch: Channels, engine: Engine) -> None:
     hook = f"{ch.rasa}/webhooks/telegram/webhook"
     registered = ch.fake.find("/setWebhook")
     assert registered and registered[-1].body["secret_token"] == TG_SECRET  # webhook registered with the secret
@@ -137,7 +138,7 @@ def test_telegram(ch: Channels, idx: Any) -> None:
     for b in bodies:
         check_markdown_v2(b["text"])
     text = "\n".join(b["text"] for b in bodies)
-    web = expected(QUESTION)
+    web = expected(engine, QUESTION)
     for c in web["citations"]:
         escaped = re.sub(r"([_*\[\]()~`>#+\-=|{}.!\\])", r"\\\1", para(c))
         assert f"[{escaped}](https://undocs.org/zh/A/CONF.234/11)" in text  # citation as an escaped link
@@ -151,7 +152,7 @@ def test_telegram(ch: Channels, idx: Any) -> None:
     assert post(hook, press, {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": TG_SECRET})[0] == 200
     more = "\n".join(c.body["text"] for c in ch.fake.wait("/sendMessage", t1))
     assert [c.body["callback_query_id"] for c in ch.fake.find("/answerCallbackQuery", t1)] == ["4382bfdwdsb323b2d9"]
-    nxt = expected(QUESTION, offset=2)
+    nxt = expected(engine, QUESTION, offset=2)
     assert "More from the documents" in more and para(nxt["citations"][0]).split(",")[-1].strip().replace(".", "\\.") in more
     REPORT["telegram"] = (f"{len(bodies)} message(s), MarkdownV2 valid, {len(web['citations'])} citation links, "
                           f"disclaimer, inline buttons, button press answered, forged updates 403")
@@ -173,7 +174,7 @@ def slack_text(body: dict[str, Any]) -> str:
                      for b in blocks if b["type"] in ("section", "context"))
 
 
-def test_slack(ch: Channels, idx: Any) -> None:
+def test_slack(ch: Channels, engine: Engine) -> None:
     hook = f"{ch.rasa}/webhooks/slack/webhook"
     question = "人贩子如何利用社交媒体招募受害人？"
     event = load("slack_event_message_im.json")
@@ -188,8 +189,8 @@ def test_slack(ch: Channels, idx: Any) -> None:
     assert all(c.headers.get("authorization") == "Bearer xoxb-0000000000-test" for c in sent)
     assert {c.body["channel"] for c in sent} == {"D0LAN2Q65"}
     text = "\n".join(slack_text(c.body) for c in sent)
-    web = expected(question)
-    assert web["kind"] == "answer" and text.startswith(answers.t("zh", "lead"))
+    web = expected(engine, question)
+    assert web["kind"] == "answer" and text.startswith(engine.texts.t("zh", "lead"))
     for c in web["citations"]:
         assert para(c) in text  # Chinese citation ("出处：…第N段")
     assert "出处" in text and "不构成法律意见" in text
@@ -205,7 +206,7 @@ def test_slack(ch: Channels, idx: Any) -> None:
     assert post(hook, form, slack_headers(form, "application/x-www-form-urlencoded", secret="x"))[0] == 400
     assert post(hook, form, slack_headers(form, "application/x-www-form-urlencoded"))[0] == 200
     more = "\n".join(slack_text(c.body) for c in ch.fake.wait("/slack/api/chat.postMessage", t1))
-    nxt = expected(question, offset=2)
+    nxt = expected(engine, question, offset=2)
     assert para(nxt["citations"][0]) in more
     REPORT["slack"] = (f"{len(sent)} message(s), mrkdwn blocks, {len(web['citations'])} citation links (Chinese), "
                        "disclaimer as context block, buttons, click answered, bad signature and replay rejected")
@@ -215,7 +216,7 @@ def test_slack(ch: Channels, idx: Any) -> None:
 # Microsoft Teams (Bot Framework)
 
 
-def test_botframework(ch: Channels, idx: Any) -> None:
+def test_botframework(ch: Channels, engine: Engine) -> None:
     hook = f"{ch.rasa}/webhooks/botframework/webhook"
     activity = load("botframework_teams_message.json")
     activity["serviceUrl"] = f"{ch.fake.url}/bf/"
@@ -235,7 +236,7 @@ def test_botframework(ch: Channels, idx: Any) -> None:
     assert token and token[0].path == f"/bf/{BF_TENANT}/oauth2/v2.0/token" and token[0].body["client_id"] == BF_APP_ID
     assert {a["textFormat"] for a in acts} == {"markdown"}
     text = "\n".join(a["text"] for a in acts)
-    web = expected(QUESTION)
+    web = expected(engine, QUESTION)
     for c in web["citations"]:
         assert f"[{para(c)}](https://undocs.org/zh/A/CONF.234/11)" in text
     assert "> " in text and "**" in text and "*Quoted from the named documents" in text
@@ -246,7 +247,7 @@ def test_botframework(ch: Channels, idx: Any) -> None:
     activity.update({"text": "/more_results", "id": "1763715600001"})
     assert post(hook, json.dumps(activity).encode(), auth)[0] == 200
     more = "\n".join(c.body["text"] for c in ch.fake.wait("/bf/v3/conversations/", t1))
-    assert "More from the documents" in more and para(expected(QUESTION, offset=2)["citations"][0]) in more
+    assert "More from the documents" in more and para(expected(engine, QUESTION, offset=2)["citations"][0]) in more
 
     t2 = time.time()  # a Rasa response with buttons (the greeting) also gets Teams card actions
     activity.update({"text": "Hello", "id": "1763715600002"})
@@ -265,7 +266,7 @@ def test_botframework(ch: Channels, idx: Any) -> None:
 # Mattermost
 
 
-def test_mattermost(ch: Channels, idx: Any) -> None:
+def test_mattermost(ch: Channels, engine: Engine) -> None:
     hook = f"{ch.rasa}/webhooks/mattermost/webhook"
     fields = load("mattermost_outgoing_webhook.json")
     form = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -278,8 +279,8 @@ def test_mattermost(ch: Channels, idx: Any) -> None:
     assert {c.body["channel_id"] for c in sent} == {"xc7b1qzwrp8t5mx1fdj3oi6toh"}
     text = "\n".join(c.body["message"] for c in sent)
     question = fields["text"].removeprefix(fields["trigger_word"]).strip()
-    web = expected(question)
-    assert text.startswith(answers.t("zh", "lead"))  # the trigger word was not taken for the question
+    web = expected(engine, question)
+    assert text.startswith(engine.texts.t("zh", "lead"))  # the trigger word was not taken for the question
     for c in web["citations"]:
         assert f"[{para(c)}](https://undocs.org/zh/A/CONF.234/11)" in text
     assert "不构成法律意见" in text
@@ -295,7 +296,7 @@ def test_mattermost(ch: Channels, idx: Any) -> None:
     status, reply = post(hook, json.dumps(press).encode(), {"Content-Type": "application/json"})
     assert status == 200 and json.loads(reply) == {}
     after = "\n".join(c.body["message"] for c in ch.fake.wait("/mm/api/v4/posts", t1))
-    assert para(expected(question, offset=2)["citations"][0]) in after
+    assert para(expected(engine, question, offset=2)["citations"][0]) in after
     REPORT["mattermost"] = (f"{len(sent)} post(s), Markdown, {len(web['citations'])} citation links (Chinese), "
                             "disclaimer, signed buttons, press answered, bad token and forged button 401")
 
@@ -304,12 +305,12 @@ def test_mattermost(ch: Channels, idx: Any) -> None:
 # Callback (webhook to another system)
 
 
-def test_callback(ch: Channels, idx: Any) -> None:
+def test_callback(ch: Channels, engine: Engine) -> None:
     t0 = time.time()
     body = json.dumps({"sender": "case-system-7", "message": QUESTION}).encode()
     assert post(f"{ch.rasa}/webhooks/callback/webhook", body, {"Content-Type": "application/json"})[0] == 200
     got = [c.body for c in ch.fake.wait("/callback", t0)]
     answer = next(m["custom"] for m in got if m.get("custom"))
     assert answer["kind"] == "answer" and {m["recipient_id"] for m in got} == {"case-system-7"}
-    assert [c["id"] for c in answer["citations"]] == [c["id"] for c in expected(QUESTION)["citations"]]
+    assert [c["id"] for c in answer["citations"]] == [c["id"] for c in expected(engine, QUESTION)["citations"]]
     REPORT["callback"] = f"{len(got)} message(s) posted to the callback URL with the machine-readable payload"

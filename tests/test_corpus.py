@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot import corpus as C
+from bot.documents import Catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "data" / "documents"
@@ -43,13 +44,18 @@ def test_documents_are_byte_identical_copies() -> None:
 
 
 def test_catalog_states_symbols_and_licence(corpus: C.Corpus) -> None:
-    bg = corpus.resolve_doc("A/CONF.234/11")
-    assert bg is not None and bg.id == "a-conf-234-11"
-    ipie = corpus.resolve_doc("SFP2026.1")
+    catalog = Catalog.from_list(d.meta for d in corpus.documents)
+    assert catalog.resolve("A/CONF.234/11") == "a-conf-234-11"
+    assert catalog.resolve("a/conf.234/11 ") == "a-conf-234-11"          # case and spaces ignored
+    ipie = catalog.resolve("SFP2026.1")
     assert ipie is not None
-    assert ipie.meta["doi"] == "10.61452/OUGH7531"
-    assert "CC BY-NC-SA 4.0" in ipie.meta["licence"]
-    assert corpus.resolve_doc("001_fde78c90ab8bba8c.txt").id == "a-conf-234-11"
+    assert catalog.meta(ipie)["doi"] == "10.61452/OUGH7531"
+    assert "CC BY-NC-SA 4.0" in catalog.meta(ipie)["licence"]
+    assert catalog.resolve("001_fde78c90ab8bba8c.txt") == "a-conf-234-11"   # the original file name
+    assert catalog.resolve("the IPIE brief") == ipie                       # an alias
+    assert catalog.resolve("only in the IPIE brief please") == ipie         # named inside a phrase
+    assert catalog.resolve("a report") is None and catalog.resolve("") is None
+    assert catalog.named_in("What does A/CONF.234/11 say?") == {"a-conf-234-11"}
 
 
 @pytest.mark.parametrize("doc_id,last", [("a-conf-234-11", 82), ("ctoc-trafficking-2021", 63), ("congress-ws4-report", 21)])

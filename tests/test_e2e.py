@@ -9,8 +9,8 @@ import pytest
 
 from tests.stack import MODEL, RASA, Stack
 
-pytestmark = pytest.mark.skipif(not (RASA.exists() and MODEL.exists()),
-                                reason="needs .venv-rasa and a trained model (make setup train)")
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not (RASA.exists() and MODEL.exists()),
+                                                  reason="needs .venv-rasa and a trained model (make setup train)")]
 
 
 @pytest.fixture(scope="module")

@@ -4,56 +4,62 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
+from pathlib import Path
 
 import pytest
 
-from bot import answers, config, corpus, evaluate, grounding, index, render, search, translations
+from bot import answers, config, corpus, evaluate, grounding, index, render, translations
+from bot.conversation import Context
+from bot.engine import Engine
+from tests.fakes import FakeEncoder, copy_small_corpus
+from tests.helpers import search_json
 
 
 @pytest.fixture()
-def mixed_settings(small_settings: config.Settings) -> config.Settings:
+def mixed_settings(tmp_path: Path, settings: config.Settings) -> config.Settings:
     """Two documents: the Congress workshop report with its translation, the journal article
-    without one (as a document added later would be); the full model set, so the trained
-    fusion and confidence apply as in production."""
-    docs = small_settings.documents_dir
-    root = config.settings().documents_dir
-    shutil.copy(root / "ai-undress-study.txt", docs / "ai-undress-study.txt")
-    (docs / "en").mkdir()
-    shutil.copy(root / "en" / "congress-ws4-report.yml", docs / "en" / "congress-ws4-report.yml")
-    shutil.copy(root / "headings_en.yml", docs / "headings_en.yml")
-    return dataclasses.replace(small_settings, extra_models=config.settings().extra_models)
+    without one (as a document added later would be); the real models, so the trained fusion
+    and confidence apply as in production."""
+    docs = copy_small_corpus(tmp_path / "documents", translated=("congress-ws4-report",))
+    return dataclasses.replace(settings, documents_dir=docs, index_dir=tmp_path / "index",
+                               guard_cache=tmp_path / "guard")
 
 
-def test_an_english_question_matches_the_english_text(idx: index.Index, settings: config.Settings) -> None:
+def test_an_english_question_matches_the_english_text(engine: Engine, idx: index.Index,
+                                                      settings: config.Settings) -> None:
     """Only the English-reading rankings (no Chinese text, no glossary) find the paragraph."""
-    only_en = dataclasses.replace(settings, weight_dense=0.0, weight_sentence=0.0, weight_bm25=0.0,
-                                  weight_extra=0.0, weight_bigram=0.0, weight_en=1.0)
-    q = search.prepare("3D-printed firearms could undermine registration and licensing systems and ballistic databases", only_en)
-    cands = search.retrieve(q, idx, search.query_vectors(q, idx, only_en), None, only_en, model=False)
-    assert idx.passages[idx.rows[cands[0].row]].id == "a-conf-234-11:26"
+    only_en = dataclasses.replace(settings, rrf_weights={name: (0.0, 0.0) for name in settings.rrf_weights}
+                                  | {"en_dense": (1.0, 0.0), "en_bm25": (1.0, 0.0), "en_extra": (1.0, 0.0)})
+    q = engine.searcher.prepare("3D-printed firearms could undermine registration and licensing systems and ballistic databases")
+    cands = engine.searcher.retrieve(q, None, only_en, learned=False)
+    assert idx.row_passage(cands[0].row).id == "a-conf-234-11:26"
     assert {"en_dense", "en_bm25", "en_extra"} <= set(cands[0].ranks)
     # the result carries both texts and the best English sentence
-    r = search.search("3D-printed firearms could undermine registration and licensing systems and ballistic databases", idx=idx)["results"][0]
+    r = search_json(engine, "3D-printed firearms could undermine registration and licensing systems and ballistic databases")["results"][0]
     assert r["id"] == "a-conf-234-11:26" and r["text_en"] and r["text"] == idx.passage(r["id"]).text
     assert "ballistic databases" in r["highlights_en"][0]["text"]
 
 
-def test_the_english_reading_improves_english_retrieval(idx: index.Index, settings: config.Settings) -> None:
-    with_en = evaluate.evaluate(systems=("rrf",), settings=settings)["systems"]["rrf"]["languages"]
-    without = evaluate.evaluate(systems=("rrf",), settings=dataclasses.replace(settings, search_english=False))
+def test_the_english_reading_improves_english_retrieval(engine: Engine, settings: config.Settings) -> None:
+    with_en = evaluate.evaluate(engine, systems=("rrf",))["systems"]["rrf"]["languages"]
+    off = Engine(dataclasses.replace(settings, reading_langs={"english": ()}))
+    off.use_index(engine.index)
+    without = evaluate.evaluate(off, systems=("rrf",))
     without_en = without["systems"]["rrf"]["languages"]
     assert with_en["en"]["mrr"] > without_en["en"]["mrr"]
     assert with_en["zh"]["mrr"] == pytest.approx(without_en["zh"]["mrr"])  # Chinese questions unchanged
 
 
+@pytest.mark.slow
 def test_a_document_without_translation_is_searched_and_quoted_in_the_original(
         mixed_settings: config.Settings) -> None:
-    idx = index.ensure(mixed_settings, progress=False)
+    engine = Engine(mixed_settings)
+    idx = engine.index
     assert idx.manifest["translated_documents"] == ["congress-ws4-report"]
     assert not any(p.text_en for p in idx.passages if p.doc_id == "ai-undress-study")
 
-    a = answers.answer("How do investigators trace people who spread AI-generated nude images?", idx=idx)
+    reply = answers.answer(engine, "How do investigators trace people who spread AI-generated nude images?")
+    a = reply.to_payload()
     assert a["kind"] == "answer" and a["lang"] == "en"
     p = a["passages"][0]
     assert p["doc_id"] == "ai-undress-study"
@@ -61,48 +67,51 @@ def test_a_document_without_translation_is_searched_and_quoted_in_the_original(
     assert p["excerpt"] in p["text"]
     assert "(No English translation is available for this document; the original is quoted.)" in a["text"]
     assert "/show_original" not in {b["payload"] for b in a["buttons"]}
-    assert grounding.problems(a, idx) == []
+    assert grounding.problems(reply, engine) == []
 
-    b = answers.answer("What did the workshop say about artificial intelligence in criminal justice?", idx=idx)
+    reply = answers.answer(engine, "What did the workshop say about artificial intelligence in criminal justice?")
+    b = reply.to_payload()
     shown = {e["doc_id"]: e["shown"] for e in b["passages"]}
     assert shown.get("congress-ws4-report") == "translation"
-    assert grounding.problems(b, idx) == []
+    assert grounding.problems(reply, engine) == []
 
 
 def test_translations_are_part_of_the_index_fingerprint(mixed_settings: config.Settings) -> None:
-    index.ensure(mixed_settings, progress=False)
+    index.ensure(mixed_settings, progress=False, encoder_factory=FakeEncoder)
     path = mixed_settings.documents_dir / "en" / "congress-ws4-report.yml"
     path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     assert index.status(mixed_settings)[0] == "stale"
 
 
 def test_a_broken_translation_names_the_file_and_keeps_the_previous_index(mixed_settings: config.Settings) -> None:
-    index.ensure(mixed_settings, progress=False)
+    index.ensure(mixed_settings, progress=False, encoder_factory=FakeEncoder)
     (mixed_settings.documents_dir / "en" / "ai-undress-study.yml").write_text(
         "ai-undress-study:s1-1: [unclosed\n", encoding="utf-8")
     with pytest.raises(corpus.ParseError, match="ai-undress-study.yml"):
-        index.build(mixed_settings, progress=False)
+        index.build(mixed_settings, progress=False, encoder_factory=FakeEncoder)
     messages: list[str] = []
-    idx = index.ensure(mixed_settings, progress=False, notify=messages.append)
+    engine = Engine(dataclasses.replace(mixed_settings, min_confidence=0.0), encoder_factory=FakeEncoder)
+    engine.use_index(index.ensure(mixed_settings, progress=False, notify=messages.append, encoder_factory=FakeEncoder))
     assert any("ai-undress-study.yml" in m and "previous index" in m for m in messages)
-    assert search.search("加密货币", idx=idx, settings=mixed_settings)["results"]
+    assert search_json(engine, "加密货币")["results"]
 
 
-def test_english_answers_keep_the_label_on_every_channel(idx: index.Index) -> None:
-    a = answers.answer("What do the documents say about 3D-printed guns?", idx=idx)
+def test_english_answers_keep_the_label_on_every_channel(engine: Engine) -> None:
+    a = answers.answer(engine, "What do the documents say about 3D-printed guns?")
     label = "Unofficial translation of the Chinese original."
     for channel in ("telegram", "slack", "botframework", "mattermost", "cmdline"):
         out = str(render.messages(a, channel))
         assert label.replace(".", "") in out.replace("\\\\", "").replace("\\", "").replace(".", ""), channel
         assert "Show original" in out, channel
     # the full paragraph of an English answer is the full translation, footnotes in English
-    ctx = answers.Context(lang="en", shown=["ctoc-trafficking-2021:33"])
-    full = answers.source(ctx, idx=idx)
+    ctx = Context(lang="en", shown=["ctoc-trafficking-2021:33"])
+    reply = answers.source(engine, ctx)
+    full = reply.to_payload()
     p = full["passages"][0]
     assert p["shown"] == "translation" and p["excerpt"] == p["text_en"]
     note = p["footnotes"][0]
     assert note["shown"] == note["text_en"] and f"[{note['number']}] {note['text_en']}" in full["text"]
-    assert grounding.problems(full, idx) == []
+    assert grounding.problems(reply, engine) == []
 
 
 def test_english_stemming_is_safe_from_several_threads() -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
-from bot import answers, evaluate, grounding, index, safety
+from bot import answers, evaluate, grounding, render, safety
+from bot.conversation import Context
+from bot.engine import Engine
+from bot.reply import Reply
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT / "tests" / "eval"
@@ -25,66 +28,76 @@ def _eval_messages() -> list[tuple[str, list[str]]]:
     return out
 
 
-def test_every_reply_of_the_evaluation_runs_is_grounded(idx: index.Index) -> None:
+def test_every_reply_of_the_evaluation_runs_is_grounded(engine: Engine) -> None:
     kinds: dict[str, int] = {}
     failures = []
     for text, history in _eval_messages():
-        reply = safety.handle(text, answers.Context(), history=history, idx=idx)
-        kinds[reply["kind"]] = kinds.get(reply["kind"], 0) + 1
-        found = grounding.problems(reply, idx)
+        reply = safety.handle(engine, text, Context(), history=history)
+        kinds[reply.kind] = kinds.get(reply.kind, 0) + 1
+        found = grounding.problems(reply, engine)
         if found:
             failures.append((text[:60], found[:2]))
     assert not failures, failures[:5]
     assert kinds.get("answer", 0) > 300 and kinds.get("refusal", 0) > 300 and kinds.get("support", 0) > 100
 
 
-def test_pages_full_paragraphs_and_paragraph_numbers_are_grounded(idx: index.Index) -> None:
-    ctx = answers.Context(lang="en")
-    first = answers.answer("How do traffickers use cryptocurrency?", idx=idx)
-    ctx.last_query, ctx.offset, ctx.shown = "How do traffickers use cryptocurrency?", 2, [p["id"] for p in first["passages"]]
-    replies = [first, answers.more(ctx, idx=idx), answers.source(ctx, idx=idx),
-               answers.paragraph("show paragraph 26 of A/CONF.234/11", "en", idx=idx),
-               answers.paragraph("A/CONF.234/11 第82段", "zh", idx=idx)]
+def test_pages_full_paragraphs_and_paragraph_numbers_are_grounded(engine: Engine) -> None:
+    ctx = Context(lang="en")
+    first = answers.answer(engine, "How do traffickers use cryptocurrency?")
+    ctx.last_query, ctx.offset, ctx.shown = "How do traffickers use cryptocurrency?", 2, [q.id for q in first.quotes]
+    replies = [first, answers.more(engine, ctx), answers.source(engine, ctx),
+               answers.paragraph(engine, "show paragraph 26 of A/CONF.234/11", "en"),
+               answers.paragraph(engine, "A/CONF.234/11 第82段", "zh")]
     for reply in replies:
-        assert reply["kind"] == "answer"
-        assert grounding.problems(reply, idx) == []
+        assert reply.kind == "answer"
+        assert grounding.problems(reply, engine) == []
 
 
-def test_the_check_catches_invented_text_wrong_ids_and_edited_quotes(idx: index.Index) -> None:
-    good = answers.answer("What do the documents say about 3D-printed guns?", idx=idx)
-    assert grounding.problems(good, idx) == []
+def _answer(engine: Engine) -> Reply:
+    """An English answer quoting translations (the small corpus: the Congress workshop report)."""
+    reply = answers.answer(engine, "cryptocurrency darknet")
+    assert reply.kind == "answer" and reply.quotes[0].shown == "translation"
+    return reply
 
-    invented = copy.deepcopy(good)
-    invented["text"] = invented["text"].replace("\n\n", "\n\nMost 3D-printed guns explode on first use.\n\n", 1)
-    assert any("unsourced" in p for p in grounding.problems(invented, idx))
 
-    wrong_id = copy.deepcopy(good)
-    wrong_id["citations"][0]["id"] = wrong_id["passages"][0]["id"] = "a-conf-234-11:999"
-    assert any("not in the corpus" in p for p in grounding.problems(wrong_id, idx))
+def test_the_check_catches_invented_text_wrong_ids_and_edited_quotes(small_engine: Engine) -> None:
+    engine = small_engine
+    good = _answer(engine)
+    assert grounding.problems(good, engine) == []
 
-    edited = copy.deepcopy(good)
-    excerpt = edited["passages"][0]["excerpt"]
-    edited["text"] = edited["text"].replace(excerpt[5:15], "3D打印枪支是合法的", 1)
-    assert grounding.problems(edited, idx)
+    invented = dataclasses.replace(good, text=good.text.replace("\n\n", "\n\nMost 3D-printed guns explode.\n\n", 1))
+    assert any("unsourced" in p for p in grounding.problems(invented, engine))
 
-    no_disclaimer = copy.deepcopy(good)
-    no_disclaimer["text"] = no_disclaimer["text"][: -len(no_disclaimer["disclaimer"])]
-    assert grounding.problems(no_disclaimer, idx)
+    q0 = good.quotes[0]
+    fake = dataclasses.replace(q0.passage, id="congress-ws4-report:999")
+    wrong_id = dataclasses.replace(good, quotes=[dataclasses.replace(q0, passage=fake), *good.quotes[1:]],
+                                   citations=[dataclasses.replace(good.citations[0], id=fake.id), *good.citations[1:]])
+    assert any("not in the corpus" in p for p in grounding.problems(wrong_id, engine))
+
+    edited_passage = dataclasses.replace(q0.passage, text_en=q0.passage.text_en.replace(q0.excerpt[5:15], "legal", 1))
+    edited = dataclasses.replace(good, quotes=[dataclasses.replace(q0, passage=edited_passage), *good.quotes[1:]])
+    assert any("stored translation" in p for p in grounding.problems(edited, engine))
+
+    no_disclaimer = dataclasses.replace(good, disclaimer="")
+    assert any("disclaimer" in p for p in grounding.problems(no_disclaimer, engine))
 
     # the English text is the stored translation, and always labelled as unofficial
-    unlabelled = copy.deepcopy(good)
-    unlabelled["text"] = unlabelled["text"].replace("(Unofficial translation of the Chinese original.)\n", "", 1)
-    assert any("translation note" in p for p in grounding.problems(unlabelled, idx))
-    relabelled = copy.deepcopy(good)
-    relabelled["passages"][0]["translation_note"] = "Official translation."
-    assert any("not labelled as unofficial" in p for p in grounding.problems(relabelled, idx))
-    retranslated = copy.deepcopy(good)
-    retranslated["passages"][0]["text_en"] = "3D-printed guns are legal everywhere."
-    assert any("stored translation" in p for p in grounding.problems(retranslated, idx))
+    relabelled = dataclasses.replace(good, quotes=[dataclasses.replace(q0, translation_note="Official translation."),
+                                                   *good.quotes[1:]])
+    relabelled.text = render.web_text(relabelled)
+    assert any("not labelled as unofficial" in p for p in grounding.problems(relabelled, engine))
+    unlabelled = dataclasses.replace(good, text=good.text.replace(f"({q0.translation_note})\n", "", 1))
+    assert any("unsourced" in p for p in grounding.problems(unlabelled, engine))
+
+    wrong_source = dataclasses.replace(good, quotes=[dataclasses.replace(q0, citation="A/RES/1 (invented), para. 1"),
+                                                     *good.quotes[1:]])
+    wrong_source.text = render.web_text(wrong_source)
+    assert any("source line" in p for p in grounding.problems(wrong_source, engine))
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_refusals_and_referrals_cite_nothing(lang: str) -> None:
-    for reply in (safety.refusal(lang, "firearms"), safety.support(lang, "child_exploitation")):
-        assert reply["citations"] == [] and reply["passages"] == []
-        assert grounding.problems(reply) == []
+def test_refusals_and_referrals_cite_nothing(small_engine: Engine, lang: str) -> None:
+    for reply in (safety.refusal(small_engine.texts, lang, "firearms"),
+                  safety.support(small_engine.texts, lang, "child_exploitation")):
+        assert reply.citations == [] and reply.quotes == []
+        assert grounding.problems(reply, small_engine) == []

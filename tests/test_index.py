@@ -8,31 +8,45 @@ from pathlib import Path
 
 import pytest
 
-from bot import config, corpus, index, search
+from bot import config, corpus, index, readings
+from bot.engine import Engine
+from tests.fakes import FakeEncoder
+from tests.helpers import search_json
+
+
+def _ensure(settings: config.Settings, **kwargs: object) -> index.Index:
+    return index.ensure(settings, progress=False, encoder_factory=FakeEncoder, **kwargs)  # type: ignore[arg-type]
+
+
+def _search(settings: config.Settings, idx: index.Index, text: str) -> dict[str, object]:
+    engine = Engine(dataclasses.replace(settings, min_confidence=0.0), encoder_factory=FakeEncoder)
+    engine.use_index(idx)
+    return search_json(engine, text)
 
 
 def test_missing_index_is_built_on_first_use_with_a_message(small_settings: config.Settings) -> None:
     messages: list[str] = []
     assert index.status(small_settings)[0] == "missing"
-    idx = index.ensure(small_settings, progress=False, notify=messages.append)
+    idx = _ensure(small_settings, notify=messages.append)
     assert messages and "building" in messages[0]
     assert index.status(small_settings)[0] == "current"
     assert idx.manifest["faiss"] == "IndexFlatIP"
-    for name in ("manifest.json", "passages.json", "search.json", "passages.faiss", "sentences.faiss"):
+    for name in ("manifest.json", "passages.json", "search.json", "original.json", "original-passages-0.faiss",
+                 "original-sentences.faiss", "english.json", "english-passages-0.faiss"):
         assert (small_settings.index_dir / name).is_file()
     assert not list(small_settings.index_dir.glob("*.pkl"))
 
 
 def test_index_rebuilds_only_when_something_changed(small_settings: config.Settings) -> None:
-    index.ensure(small_settings, progress=False)
+    _ensure(small_settings)
     built = json.loads((small_settings.index_dir / "manifest.json").read_text())["built_at"]
-    index.ensure(small_settings, progress=False)  # unchanged: loaded, not rebuilt
+    _ensure(small_settings)  # unchanged: loaded, not rebuilt
     assert json.loads((small_settings.index_dir / "manifest.json").read_text())["built_at"] == built
     # a new document changes the corpus fingerprint
     (small_settings.documents_dir / "note.md").write_text("# Note\n\nDrones carry contraband into prisons.\n",
                                                           encoding="utf-8")
     assert index.status(small_settings)[0] == "stale"
-    idx = index.ensure(small_settings, progress=False)
+    idx = _ensure(small_settings)
     assert "note" in idx.documents
     # another model is another fingerprint
     other = dataclasses.replace(small_settings, embedding_model="some/other-model")
@@ -40,37 +54,37 @@ def test_index_rebuilds_only_when_something_changed(small_settings: config.Setti
 
 
 def test_broken_new_file_keeps_the_previous_index_usable(small_settings: config.Settings) -> None:
-    index.ensure(small_settings, progress=False)
+    _ensure(small_settings)
     (small_settings.documents_dir / "scan.txt").write_bytes(b"%PDF-1.7\x00\x01\x02binary")
     with pytest.raises(corpus.ParseError, match="scan.txt"):
-        index.build(small_settings, progress=False)
+        index.build(small_settings, progress=False, encoder_factory=FakeEncoder)
     messages: list[str] = []
-    idx = index.ensure(small_settings, progress=False, notify=messages.append)
+    idx = _ensure(small_settings, notify=messages.append)
     assert any("scan.txt" in m and "previous index" in m for m in messages)
-    resp = search.search("加密货币", idx=idx, settings=small_settings)
+    resp = _search(small_settings, idx, "加密货币")
     assert resp["results"] and resp["results"][0]["doc_id"] == "congress-ws4-report"
 
 
 def test_corrupt_index_is_rebuilt(small_settings: config.Settings) -> None:
-    index.ensure(small_settings, progress=False)
-    (small_settings.index_dir / "passages.faiss").write_bytes(b"garbage")
+    _ensure(small_settings)
+    (small_settings.index_dir / "original-passages-0.faiss").write_bytes(b"garbage")
     messages: list[str] = []
-    idx = index.ensure(small_settings, progress=False, notify=messages.append)
+    idx = _ensure(small_settings, notify=messages.append)
     assert any("rebuild" in m for m in messages)
-    assert idx.dense.ntotal == len(idx.rows)
+    assert idx.readings["original"].passage_vectors[0].ntotal == len(idx.rows)
 
 
 def test_missing_index_file_is_logged_and_rebuilt(small_settings: config.Settings,
                                                   caplog: pytest.LogCaptureFixture) -> None:
     """What the action server does when a file of its index was deleted: a clear log line, a
     rebuild, and answers as before."""
-    index.ensure(small_settings, progress=False)
-    (small_settings.index_dir / "sentences.faiss").unlink()
-    with caplog.at_level("WARNING", logger="bot.index"):
-        idx = index.ensure(small_settings)  # no terminal: the message goes to the log
-    assert any("sentences.faiss" in r.getMessage() and "rebuilding" in r.getMessage() for r in caplog.records)
-    assert (small_settings.index_dir / "sentences.faiss").is_file()
-    assert search.search("加密货币", idx=idx, settings=small_settings)["results"]
+    _ensure(small_settings)
+    (small_settings.index_dir / "original-sentences.faiss").unlink()
+    with caplog.at_level("WARNING", logger="bot.readings"):
+        idx = index.ensure(small_settings, encoder_factory=FakeEncoder)  # no terminal: the message goes to the log
+    assert any("original-sentences.faiss" in r.getMessage() and "rebuilding" in r.getMessage() for r in caplog.records)
+    assert (small_settings.index_dir / "original-sentences.faiss").is_file()
+    assert _search(small_settings, idx, "加密货币")["results"]
 
 
 def test_large_collections_switch_to_hnsw(settings: config.Settings) -> None:
@@ -79,7 +93,7 @@ def test_large_collections_switch_to_hnsw(settings: config.Settings) -> None:
     small = dataclasses.replace(settings, flat_index_max=100)
     vecs = np.random.default_rng(0).standard_normal((300, 16)).astype("float32")
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-    built = index.make_faiss_index(vecs, small)
+    built = readings.make_faiss_index(vecs, small)
     assert type(built).__name__ == "IndexHNSWFlat"
     scores, ids = built.search(vecs[:5], 1)
     assert list(ids[:, 0]) == [0, 1, 2, 3, 4]
@@ -89,7 +103,7 @@ def test_lexical_index_matches_rank_bm25() -> None:
     import numpy as np
 
     docs = [["加密货币", "洗钱"], ["暗网", "枪支", "枪支"], ["加密货币", "暗网"], ["人工智能"]]
-    lex = index.LexicalIndex(docs)
+    lex = readings.LexicalIndex(docs)
     expected = lex.okapi.get_scores(["暗网", "枪支"])
     assert np.allclose(lex.scores({"暗网": 1.0, "枪支": 1.0}), expected, atol=1e-5)
     assert np.allclose(lex.scores({"暗网": 0.5}), 0.5 * lex.okapi.get_scores(["暗网"]), atol=1e-5)

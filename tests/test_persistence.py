@@ -13,7 +13,7 @@ import pytest
 
 from tests.stack import MODEL, RASA, ROOT, Stack
 
-pytestmark = pytest.mark.skipif(not MODEL.exists(), reason="no trained Rasa model (run: make train)")
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not MODEL.exists(), reason="no trained Rasa model (run: make train)")]
 
 
 @pytest.fixture(scope="module")

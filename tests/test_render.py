@@ -10,25 +10,31 @@ from typing import Any
 
 import pytest
 
-from bot import answers, channels, config, render
+from bot import channels, render
+from bot.corpus import Passage
+from bot.engine import Engine
+from bot.reply import Button, Citation, Quote, Reply
 from tests.channels.fakes import check_markdown_v2, telegram_plain, visible_length
 
 NASTY = "Art. 3(d) *bold* _it_ [x](y) ~s~ `c` >q #h +1 -2 =3 |p| {b} v1.0! back\\slash <script>alert(1)</script> & co"
 
 
-def synthetic(text: str, n: int = 1, lang: str = "en", buttons: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    """An answer payload shaped like answers.answer's, around arbitrary passage text."""
-    passages, citations = [], []
+def synthetic(text: str, n: int = 1, lang: str = "en", buttons: list[dict[str, str]] | None = None,
+              highlight: tuple[int, int] | None = None, url: str = "https://undocs.org/zh/DOC/X.1") -> Reply:
+    """An answer shaped like answers.answer's, around arbitrary passage text."""
+    quotes, citations = [], []
     for i in range(n):
         pid = f"doc-x:{i + 1}"
-        passages.append({"id": pid, "doc_id": "doc-x", "text": text, "excerpt": text, "truncated": False,
-                         "excerpt_highlights": [[0, min(10, len(text))]], "citation": f"DOC/X.1 (test), para. {i + 1}",
-                         "footnotes": []})
-        citations.append({"id": pid, "doc_id": "doc-x", "citation": f"DOC/X.1 (test), para. {i + 1}",
-                          "url": "https://undocs.org/zh/DOC/X.1"})
-    return answers.payload("answer", lang, "Lead\n\n" + text, lead="Lead line (test):", passages=passages,
-                           citations=citations, disclaimer="Not legal advice. Check the original.",
-                           buttons=buttons if buttons is not None else [{"title": "More results", "payload": "/more_results"}])
+        cite = f"DOC/X.1 (test), para. {i + 1}"
+        quotes.append(Quote(Passage(pid, "doc-x", "body", text, number=i + 1), "original", "", "", text, False,
+                            (), (), (highlight or (0, min(10, len(text))),), cite, ""))
+        citations.append(Citation(pid, "doc-x", "", "", "DOC/X.1", "", str(i + 1), cite, url))
+    reply = Reply("answer", lang, lead="Lead line (test):", quotes=quotes, citations=citations,
+                  disclaimer="Not legal advice. Check the original.", source_label=("Source: ", ""),
+                  buttons=[Button(b["title"], b["payload"]) for b in (
+                      buttons if buttons is not None else [{"title": "More results", "payload": "/more_results"}])])
+    reply.text = render.web_text(reply)
+    return reply
 
 
 def markdown_plain(markup: str) -> str:
@@ -58,9 +64,9 @@ def slack_plain(markup: str) -> str:
     return markup.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-def texts(channel: str, payload: dict[str, Any]) -> list[str]:
+def texts(channel: str, reply: Reply, public_url: str = "") -> list[str]:
     out = []
-    for m in render.messages(payload, channel):
+    for m in render.messages(reply, channel, public_url):
         j = m.get("json_message") or {}
         if channel == "slack":
             out.append("\n".join(b["text"]["text"] if "text" in b else b["elements"][0]["text"]
@@ -103,8 +109,7 @@ def test_markdown_channels_escape_markup(channel: str) -> None:
 
 def test_chinese_highlight_closes_before_punctuation() -> None:
     """CommonMark does not close ** after 。 followed by a letter: the marker goes inside."""
-    p = synthetic("然而，这种情况亟需法律对策。其他内容。")
-    p["passages"][0]["excerpt_highlights"] = [[0, 14]]
+    p = synthetic("然而，这种情况亟需法律对策。其他内容。", highlight=(0, 14))
     (text,) = texts("mattermost", p)
     assert "**然而，这种情况亟需法律对策**。其他内容。" in text
 
@@ -167,25 +172,19 @@ def test_teams_buttons_are_message_back_and_mattermost_uses_rasa_buttons() -> No
 
 
 def test_web_channels_get_the_payload_and_others_plain_text() -> None:
-    p = synthetic("Plain *text*.")
+    reply = synthetic("Plain *text*.")
+    p = reply.to_payload()
     for channel in ("rest", "socketio", "callback", None):
-        assert render.messages(p, channel) == [{"text": p["text"], "buttons": p["buttons"], "json_message": p}]
-    (twilio,) = render.messages(p, "twilio")
+        assert render.messages(reply, channel) == [{"text": p["text"], "buttons": p["buttons"], "json_message": p}]
+    (twilio,) = render.messages(reply, "twilio")
     assert "json_message" not in twilio and twilio["buttons"] == p["buttons"]
     assert "Plain *text*." in twilio["text"] and "DOC/X.1 (test), para. 1 (https://undocs.org/zh/DOC/X.1)" in twilio["text"]
 
 
-def test_citations_link_to_the_viewer_when_the_page_is_public(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PUBLIC_WEB_URL", "https://assistant.example.org/")
-    config.settings.cache_clear()
-    try:
-        (text,) = texts("botframework", synthetic("x"))
-        assert "(https://assistant.example.org/?p=doc-x:1)" in text
-    finally:
-        monkeypatch.delenv("PUBLIC_WEB_URL")
-        config.settings.cache_clear()
-    p = synthetic("x")
-    p["citations"][0]["url"] = ""  # a document with neither UN symbol nor DOI: the citation stays as text
+def test_citations_link_to_the_viewer_when_the_page_is_public() -> None:
+    (text,) = texts("botframework", synthetic("x"), public_url="https://assistant.example.org/")
+    assert "(https://assistant.example.org/?p=doc-x:1)" in text
+    p = synthetic("x", url="")  # a document with neither UN symbol nor DOI: the citation stays as text
     (text,) = texts("telegram", p)
     assert "DOC/X\\.1 \\(test\\), para\\. 1" in text and "](" not in text
 
@@ -196,15 +195,16 @@ QUESTIONS = ["What do the documents say about 3D-printed guns?", "How do traffic
 
 
 @pytest.mark.parametrize("channel", list(render.RENDERERS))
-def test_real_answers_keep_quotes_citations_and_disclaimer(idx: Any, channel: str) -> None:
+def test_real_answers_keep_quotes_citations_and_disclaimer(engine: Engine, channel: str) -> None:
     from bot import safety
 
     for q in QUESTIONS:
-        payload = safety.handle(q, answers.Context())
-        joined = "\n".join(texts(channel, payload))
+        reply = safety.handle(engine, q)
+        payload = reply.to_payload()
+        joined = "\n".join(texts(channel, reply))
         plain = {"telegram": telegram_plain, "slack": slack_plain}.get(channel, markdown_plain)(joined)
         if channel == "telegram":
-            for t in texts(channel, payload):
+            for t in texts(channel, reply):
                 check_markdown_v2(t)
         for c in payload["citations"]:
             assert c["citation"] in plain, (q, c["citation"])

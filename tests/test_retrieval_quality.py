@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot import evaluate, index
+from bot import evaluate
+from bot.engine import Engine
 
 
 @pytest.fixture(scope="module")
-def report(idx: index.Index) -> dict:
-    return evaluate.evaluate(systems=("full",))
+def report(engine: Engine) -> dict:
+    return evaluate.evaluate(engine, systems=("full",))
 
 
 def test_the_right_paragraph_is_in_the_top_five(report: dict) -> None:
@@ -26,7 +27,7 @@ def test_off_corpus_questions_are_declined_and_answerable_ones_are_not(report: d
     assert full["answerable_declined"] <= 0.03
 
 
-def test_hybrid_beats_each_single_ranker_and_the_chunk_baseline(idx: index.Index) -> None:
-    rep = evaluate.evaluate(systems=("full", "dense", "bm25", "baseline"))
+def test_hybrid_beats_each_single_ranker_and_the_chunk_baseline(engine: Engine) -> None:
+    rep = evaluate.evaluate(engine, systems=("full", "dense", "bm25", "baseline"))
     mrr = {name: res["languages"]["all"]["mrr"] for name, res in rep["systems"].items()}
     assert mrr["full"] > max(mrr["dense"], mrr["bm25"], mrr["baseline"]) + 0.05

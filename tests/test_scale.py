@@ -31,6 +31,7 @@ from tests.stack import MODEL, RASA, ROOT, free_port
 NEEDS = [shutil.which("redis-server"), shutil.which("nginx"), next(Path("/usr/lib/postgresql").glob("*/bin/initdb"), None)
          if Path("/usr/lib/postgresql").is_dir() else None]
 pytestmark = [
+    pytest.mark.scale,
     pytest.mark.skipif(not (RASA.exists() and MODEL.exists()), reason="needs .venv-rasa and a trained model"),
     pytest.mark.skipif(not all(NEEDS), reason="needs PostgreSQL, Redis and nginx (scripts/services.sh)"),
 ]

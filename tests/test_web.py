@@ -11,7 +11,9 @@ from typing import Any, Iterator
 import pytest
 import yaml
 
-from bot import answers, config, index, safety, web
+from bot import config, index, safety, web
+from bot.conversation import Context
+from bot.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,9 +94,9 @@ def test_posting_to_the_api_is_refused(base: str) -> None:
     assert err.value.code == 405
 
 
-def test_every_workshop_question_gets_the_reply_its_group_expects(idx: index.Index) -> None:
+def test_every_workshop_question_gets_the_reply_its_group_expects(engine: Engine) -> None:
     groups = yaml.safe_load(config.settings().workshop_path.read_text(encoding="utf-8"))["groups"]
     for g in groups:
         for q in g.get("en", []) + g.get("zh", []):
-            reply = safety.handle(q, answers.Context(), idx=idx)
+            reply = safety.handle(engine, q, Context()).to_payload()
             assert reply["kind"] == g["expect"], (g["id"], q)
