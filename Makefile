@@ -11,7 +11,7 @@ export RASA_PORT ?= 5005
 export ACTIONS_PORT ?= 5055
 export WEB_PORT ?= 8080
 
-.PHONY: setup index train validate eval tune bench test test-py test-rasa test-browser test-channels channels purge load browser services scale-start scale-stop screenshots web demo start stop status chat clean
+.PHONY: setup index train validate eval tune bench test test-fast test-py test-rasa test-browser test-channels channels purge load browser services scale-start scale-stop screenshots web demo start stop status chat clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -65,6 +65,9 @@ test: setup index train browser services ## the whole test suite: Python tests, 
 	$(MAKE) validate
 	$(PY) -m pytest -q
 	$(MAKE) test-rasa
+
+test-fast: setup         ## the tests that need no server, browser or real model (pytest markers; under 2 minutes)
+	$(PY) -m pytest -q -m "not slow and not e2e and not browser and not scale"
 
 test-browser: setup index train browser ## only the real-browser tests (tests/test_browser.py)
 	$(PY) -m pytest -q tests/test_browser.py
