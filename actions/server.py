@@ -26,6 +26,7 @@ def create_app(cors: str = "*") -> "object":
     from actions.actions import ACTIONS
     from bot.engine import Engine
 
+    _configure_logging()   # a spawned worker starts with logging unconfigured
     engine = Engine.from_env()
     executor = ActionExecutor()
     for action in ACTIONS:
@@ -41,6 +42,13 @@ def create_app(cors: str = "*") -> "object":
 
     app.add_task(warm_up)
     return app
+
+
+def _configure_logging() -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s - %(message)s")
+        for noisy in ("faiss.loader", "sentence_transformers"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> None:
