@@ -34,12 +34,6 @@ def disclaimer(engine: Resources, lang: str) -> str:
     return engine.texts.disclaimer(lang, engine.index.catalog.dates_text(lang))
 
 
-def citation_text(engine: Resources, p: corpus_mod.Passage, lang: str) -> str:
-    """A passage's citation line; English citations use English section headings where known."""
-    idx = engine.index
-    return cite.citation(p, idx.catalog.meta(p.doc_id), lang, idx.headings_en.get(p.doc_id))
-
-
 def excerpt(text: str, spans: Iterable[Span], limit: int) -> tuple[str, list[tuple[int, int]], bool]:
     """A window of ``text`` around the highlighted sentence(s); returns (excerpt, spans in it, cut)."""
     spans = list(spans)
@@ -105,17 +99,20 @@ def quote(engine: Resources, p: corpus_mod.Passage, lang: str, highlights: tuple
                        n.text_en if shown == "translation" and n.text_en else n.text)
                   for n in engine.index.footnotes(p))
     t = engine.texts.t
+    # a document without any translation, or a part of a translated one that has none (a title page)
+    missing = ("translation_unavailable_part" if p.doc_id in engine.index.manifest.get("translated_documents", [])
+               else "translation_unavailable")
     note = (t(lang, "translation_label") if translation == "unofficial"
-            else (t(lang, "translation_unavailable") if translation == "unavailable" else ""))
+            else (t(lang, missing) if translation == "unavailable" else ""))
     return Quote(p, shown, translation, note, excerpt_text, cut, tuple(highlights), tuple(highlights_en),
-                 tuple(inner), citation_text(engine, p, lang), section_label(p, section_lang or lang), notes,
+                 tuple(inner), engine.index.citation(p, lang), section_label(p, section_lang or lang), notes,
                  round(float(score), 4))
 
 
 def citation(engine: Resources, p: corpus_mod.Passage, lang: str, section_lang: str | None = None) -> Citation:
     meta = engine.index.catalog.meta(p.doc_id)
     return Citation(p.id, p.doc_id, meta.get("title", ""), meta.get("title_en", ""), meta.get("symbol", ""),
-                    section_label(p, section_lang or lang), p.label, citation_text(engine, p, lang),
+                    section_label(p, section_lang or lang), p.label, engine.index.citation(p, lang),
                     cite.document_url(meta))
 
 

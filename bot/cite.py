@@ -68,8 +68,25 @@ def section_label(section: list[dict[str, str]], lang: str) -> str:
     return " › ".join(s["title"] for s in section)
 
 
-def paragraph_label(p: Passage, lang: str) -> str:
-    """``para. 82(e)`` / ``第82(e)段``; per-section ordinals say so."""
+# where a passage that is not a body paragraph sits, as citations name it (English, Chinese)
+PART_LABELS = {"front": ("title page", "封面"), "back": ("back matter", "封底"), "credits": ("credits", "署名"),
+               "caption": ("figure note", "图注"), "keywords": ("keywords", "关键词")}
+
+
+def paragraph_label(p: Passage, lang: str, cited_by: str = "") -> str:
+    """``para. 82(e)`` / ``第82(e)段``; per-section ordinals say so. A footnote is
+    ``footnote 42 (to para. 33)`` (``cited_by``: the label of the paragraph citing it), a
+    reference ``reference 3``, other parts by name (``title page``, ``figure note``)."""
+    zh = lang == "zh"
+    if p.kind == "footnote":
+        number = note_label(p.id)
+        if zh:
+            return f"脚注{number}" + (f"（{cited_by}）" if cited_by else "")
+        return f"footnote {number}" + (f" (to {cited_by})" if cited_by else "")
+    if p.kind == "reference":
+        return f"参考文献第{p.ordinal}条" if zh else f"reference {p.ordinal}"
+    if p.kind in PART_LABELS:
+        return PART_LABELS[p.kind][1 if zh else 0]
     if p.number is None:
         if p.ordinal is None:
             return ""
@@ -101,11 +118,13 @@ def english_section(section: list[dict[str, str]], headings_en: dict[str, str] |
 
 
 def citation(p: Passage, meta: dict[str, Any], lang: str = "en",
-             headings_en: dict[str, str] | None = None) -> str:
+             headings_en: dict[str, str] | None = None, cited_by: str = "") -> str:
     """One citation line for a passage (without the "Source:" lead); English citations use
-    the English section headings of the document (``headings_en``) where known."""
+    the English section headings of the document (``headings_en``) where known. Body paragraphs
+    name their section; footnotes name the paragraph citing them (``cited_by``, its label)."""
     section = p.section if lang == "zh" else english_section(p.section, headings_en)
-    parts = [document_label(meta, lang), section_label(section, lang), paragraph_label(p, lang)]
+    in_section = section_label(section, lang) if p.kind in ("body", "caption") else ""
+    parts = [document_label(meta, lang), in_section, paragraph_label(p, lang, cited_by)]
     if p.page:
         parts.append(f"p. {p.page}" if lang != "zh" else f"第{p.page}页")
     sep = "，" if lang == "zh" else ", "
@@ -124,6 +143,7 @@ def document_url(meta: dict[str, Any]) -> str:
 
 
 def note_label(note_id: str) -> str:
-    """The number a footnote or reference is shown with: ``12`` for ``doc:fn12``, ``ref 3`` for
-    a reference-list entry ``doc:reference3``."""
-    return note_id.rsplit(":", 1)[-1].replace("fn", "").replace("reference", "ref ")
+    """The number a footnote or reference is shown with: ``12`` for ``doc:fn12``, ``*`` for
+    ``doc:fnstar``, ``ref 3`` for a reference-list entry ``doc:reference3``."""
+    label = note_id.rsplit(":", 1)[-1].replace("fn", "").replace("reference", "ref ")
+    return "*" if label == "star" else label

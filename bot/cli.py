@@ -283,6 +283,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_everyday(args: argparse.Namespace) -> int:
+    """The everyday set by kind of question (reply level, cross-validated)."""
+    from bot import evaluate
+
+    path = Path(args.questions) if args.questions else None
+    report = evaluate.everyday(_engine(), path, repeats=args.repeats)
+    print(evaluate.format_everyday(report, misses=args.verbose))
+    if args.out:
+        Path(args.out).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    return 0
+
+
 def cmd_safety(args: argparse.Namespace) -> int:
     """Guard metrics on tests/eval/safety.jsonl and every red-team set beside it."""
     from bot import evaluate
@@ -360,8 +372,8 @@ def cmd_purge(args: argparse.Namespace) -> int:
 def cmd_tune(args: argparse.Namespace) -> int:
     from bot import evaluate
 
-    path = Path(args.questions) if args.questions else None
-    info = evaluate.tune(_engine(), path, c=args.c, write=not args.dry_run)
+    paths = [Path(q) for q in args.questions] if args.questions else None
+    info = evaluate.tune(_engine(), paths, c=args.c, write=not args.dry_run)
     print(evaluate.format_tune(info))
     if not args.dry_run:
         print(f"\nWrote {config.settings().ranker_path}")
@@ -408,6 +420,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", help="also write the JSON report here")
     e.set_defaults(func=cmd_eval)
 
+    ev = sub.add_parser("everyday", help="the everyday question set by kind: replies and cross-validated retrieval")
+    ev.add_argument("--questions", help="question file (default tests/eval/everyday-questions.json)")
+    ev.add_argument("--repeats", type=int, default=3, help="cross-validation repeats (default 3)")
+    ev.add_argument("-v", "--verbose", action="store_true", help="list the answerable questions not shown right")
+    ev.add_argument("--out", help="also write the JSON report here")
+    ev.set_defaults(func=cmd_everyday)
+
     w = sub.add_parser("web", help="serve the chat page, presenter view and JSON API")
     w.add_argument("--host", default=None, help="interface (default WEB_HOST or 127.0.0.1)")
     w.add_argument("--port", type=int, default=None, help="port (default WEB_PORT or 8080)")
@@ -430,7 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
     pg.set_defaults(func=cmd_purge)
 
     t = sub.add_parser("tune", help="train the fusion ranker and confidence model on a question set")
-    t.add_argument("--questions", help="question file (default tests/eval/dev-questions.json)")
+    t.add_argument("--questions", nargs="+", help="question files (default: the dev and everyday sets in tests/eval/)")
     t.add_argument("-C", dest="c", type=float, default=0.3, help="inverse regularisation strength (0.3: best cross-validated on the dev set, docs/retrieval.md)")
     t.add_argument("--dry-run", action="store_true", help="report cross-validated quality, write nothing")
     t.set_defaults(func=cmd_tune)

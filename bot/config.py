@@ -41,6 +41,7 @@ class Settings:
     guard_cache: Path = ROOT / "models" / "guard"
     use_ranker: bool = True
     dev_questions: Path = ROOT / "tests" / "eval" / "dev-questions.json"
+    everyday_questions: Path = ROOT / "tests" / "eval" / "everyday-questions.json"
 
     # Embedding model: a builtin id, or any sentence-transformers name or path.
     embedding_model: str = "builtin:use-multilingual-v3"
@@ -51,12 +52,13 @@ class Settings:
 
     # What is searched: the passage kinds, the readings (bot/readings.py) and, per reading, the
     # query languages it is searched for (absent: all); the rankers (bot/rankers.py).
-    search_kinds: tuple[str, ...] = ("body",)
-    readings: tuple[str, ...] = ("original", "english")
+    # every part of a document answers questions: footnotes, title pages, credits, captions, ...
+    search_kinds: tuple[str, ...] = ("body", "footnote", "reference", "front", "back", "credits", "caption", "keywords")
+    readings: tuple[str, ...] = ("original", "english", "questions")
     # Chinese questions do not use the English reading: measured, it did not help them
     reading_langs: dict[str, tuple[str, ...]] = _setting(factory=lambda: {"english": ("en", "mixed")})
     rankers: tuple[str, ...] = ("dense", "sentence", "bm25", "bigram", "extra", "en_dense", "en_bm25", "en_extra",
-                                "en_sentence")
+                                "en_sentence", "q_sentence", "q_extra", "q_bm25")
     top_k: int = 5
     candidates: int = 50            # per ranker, before fusion
     rrf_k: int = 60                 # reciprocal-rank fusion constant
@@ -64,8 +66,10 @@ class Settings:
     # (English or mixed, Chinese) questions
     rrf_weights: dict[str, tuple[float, float]] = _setting(factory=lambda: {
         "dense": (1.0, 1.0), "sentence": (1.0, 1.0), "bm25": (1.0, 1.0), "bigram": (0.0, 1.0),
-        "extra": (1.0, 1.0), "en_dense": (1.0, 0.0), "en_bm25": (1.0, 0.0), "en_extra": (1.0, 0.0)})
+        "extra": (1.0, 1.0), "en_dense": (1.0, 0.0), "en_bm25": (1.0, 0.0), "en_extra": (1.0, 0.0),
+        "q_sentence": (1.0, 1.0), "q_extra": (1.0, 1.0), "q_bm25": (1.0, 1.0)})
     doc_boost: float = 0.0          # fused-score bonus (RRF) for passages of a document the query names
+    strip_doc_names: bool = True    # search a question without the words that name a document
     expansion_weight: float = 1.0   # BM25 weight of a glossary concept found in an English query
     synonym_weight: float = 0.5     # BM25 weight of glossary synonyms of Chinese query terms
     # Confidence below this means "not in the documents" (status no_answer).

@@ -28,7 +28,7 @@ import yaml
 from bot import config
 from bot.lang import has_cjk, reply_lang
 
-PARSER_VERSION = "1.0"
+PARSER_VERSION = "1.1"
 
 # Passage kinds. Only SEARCHABLE kinds are used to answer questions by default.
 BODY, FOOTNOTE, REFERENCE, CREDITS, FRONT, BACK, CAPTION, KEYWORDS = (
@@ -348,6 +348,7 @@ class _Parser:
         self.pending_headings: list[str] = []
         self.after_blank = True
         self.was_blank = True
+        self.blank_run = 0
         self.next_para = 1
         self.next_letter = "a"
         self.bullet_count = 0
@@ -547,9 +548,15 @@ class _Parser:
         stripped = line.strip()
         if not stripped:
             self.after_blank = True
+            self.blank_run += 1
             if not self.wrapped and self.current and self.current.kind == FOOTNOTE:
                 self.current = None
+            # hard-wrapped PDF text puts a blank line after every line; the blocks of a title
+            # page (agenda item, title, "prepared by the Secretariat") are set apart by more
+            if self.wrapped and self.blank_run >= 3 and self.current is not None and self.current.kind == FRONT:
+                self.current = None
             return
+        self.blank_run = 0
         was_blank, self.after_blank = self.after_blank, False
         self.was_blank = was_blank
 
@@ -921,7 +928,7 @@ def parse_document(meta: dict[str, Any], text: str) -> Document:
     if any(b.fn_id == "*" for b in fn_blocks):
         for b in blocks:
             if b.kind in (FRONT, BODY) and "*" in b.text:
-                b.lines = [b.text.replace("*", f"{MARK}*{MARK}", 1)]
+                b.lines = [b.text.replace("*", f"*{MARK}*{MARK}", 1)]   # the mark stays visible, as printed
                 break
 
     # pages from footers like "V.20-00547 13/16" and the page breaks around them

@@ -69,15 +69,41 @@ class Catalog:
 
     def named_in(self, text: str) -> set[str]:
         """Documents a text names by symbol or alias ("A/CONF.234/11", "the IPIE brief")."""
-        norm = normalise(text)
-        found = set()
-        for doc_id, meta in self.documents.items():
-            for name in [meta.get("symbol") or ""] + list(meta.get("aliases") or []):
-                key = normalise(str(name))
-                if len(key) >= 3 and key in norm:
-                    found.add(doc_id)
-                    break
-        return found
+        return {doc_id for doc_id, _, _ in self.references(text)}
+
+    def references(self, text: str) -> list[tuple[str, int, int]]:
+        """Where a text names documents: ``(doc_id, start, end)`` for every symbol or alias found
+        (spaces and case ignored), longest names first, spans not overlapping."""
+        found: list[tuple[str, int, int]] = []
+        taken: set[int] = set()
+        for name, doc_ids in self._patterns():
+            for m in name.finditer(text):
+                if taken.intersection(range(m.start(), m.end())):
+                    continue
+                taken.update(range(m.start(), m.end()))
+                found += [(d, m.start(), m.end()) for d in doc_ids]
+        return sorted(found, key=lambda x: x[1])
+
+    def _patterns(self) -> list[tuple["re.Pattern[str]", list[str]]]:
+        if not hasattr(self, "_compiled"):
+            by_name: dict[str, list[str]] = {}
+            for doc_id, meta in self.documents.items():
+                for name in [meta.get("symbol") or ""] + list(meta.get("aliases") or []):
+                    key = normalise(str(name))
+                    if len(key) >= 3 and doc_id not in by_name.setdefault(key, []):
+                        by_name[key].append(doc_id)
+            latin = re.compile(r"[a-z0-9]")
+            patterns = []
+            for key in sorted(by_name, key=len, reverse=True):
+                body = r"\s*".join(re.escape(ch) for ch in key)
+                # a Latin name is a whole word ("IPIE", not inside "ipiefoo"); Chinese has no word breaks
+                if latin.match(key[0]):
+                    body = r"(?<![A-Za-z0-9])" + body
+                if latin.match(key[-1]):
+                    body += r"(?![A-Za-z0-9])"
+                patterns.append((re.compile(body, re.I), by_name[key]))
+            self._compiled = patterns
+        return self._compiled  # type: ignore[no-any-return]
 
     def name(self, doc_id: str, lang: str) -> str:
         """How a reply names a document: its short title with the symbol, in ``lang``."""

@@ -131,10 +131,11 @@ def coverage(q: "Query", top_row: int, idx: "Index", english: bool, imputation: 
     en_words = en_reading.words["tokens"] if en_reading is not None else []
     en_top = set(en_words[top_row]) if top_row < len(en_words) else set()
     en_covered = sum(w for t, w in q.en_terms.items() if t in en_top) / en_total if en_total and en_top else 0.0
-    if english and en_reading is not None and not bool(en_reading.has.all()):
+    if english and en_reading is not None:
         if not bool(en_reading.has[top_row]):
             en_covered = min(1.0, max(0.0, covered + imputation.get("en_top_coverage", 0.0)))
-        en_oov = imputation.get("en_oov_mean", en_oov)
+        if set(idx.catalog) - set(idx.manifest.get("translated_documents") or []):
+            en_oov = imputation.get("en_oov_mean", en_oov)   # some documents have no English words at all
     wants = answer_type(q.text)
     top_passage = idx.row_passage(top_row)
     return {"glossary_terms": float(len(q.expansion.terms)), "uncovered_en": q.uncovered_en,

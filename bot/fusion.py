@@ -26,7 +26,7 @@ import numpy as np
 from bot.rankers import Ranker
 
 RRF_K = 60
-SHAPE_FEATURES = ("has_children", "log_length", "doc_named")
+SHAPE_FEATURES = ("has_children", "log_length", "doc_named", "kind_note", "kind_matter", "kind_caption")
 QUERY_FEATURES = (
     "top_score", "top_extra_cos", "top_dense_cos", "top_sentence_cos", "top_bm25_abs",
     "max_extra_cos", "max_dense_cos", "max_sentence_cos", "glossary_terms", "uncovered_en",
@@ -88,6 +88,8 @@ def candidate_features(rows: Sequence[dict[str, float]], zh: bool, rankers: Sequ
         f["has_children"] = row["has_children"]
         f["log_length"] = math.log(max(1.0, row["length"]))
         f["doc_named"] = row["doc_named"]
+        for kind in ("kind_note", "kind_matter", "kind_caption"):
+            f[kind] = row[kind]
         for name in list(f):
             f[f"zh_{name}"] = f[name] * z
         out.append([f[name] for name in order])
@@ -193,9 +195,9 @@ class Model:
         path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
     def imputation(self) -> dict[str, float]:
-        """Mean gap between English-reading and original signals (English questions, training
-        set): what a passage without a translation is assumed to score on its English reading."""
-        return dict(self.info.get("en_imputation") or {})
+        """Mean gap between a reading's signals and the original's (training set): what a
+        passage without that reading (no translation, no question list) is assumed to score."""
+        return dict(self.info.get("imputation") or self.info.get("en_imputation") or {})
 
 
 def rrf(cands: list[Candidate], weights: Mapping[str, Sequence[float]], zh: bool, k: int = RRF_K,

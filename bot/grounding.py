@@ -56,7 +56,7 @@ def problems(reply: Reply, engine: Resources) -> list[str]:
             out.append(f"citation {c.id} is not in the corpus")
         elif c.doc_id != p.doc_id or c.paragraph != p.label:
             out.append(f"citation {c.id} names the wrong document or paragraph")
-        elif c.citation != answers.citation_text(engine, p, lang):
+        elif c.citation != engine.index.citation(p, lang):
             out.append(f"citation line of {c.id} is not the passage's")
     label = engine.texts.t(lang, "translation_label")
     for q in reply.quotes:
@@ -73,7 +73,7 @@ def problems(reply: Reply, engine: Resources) -> list[str]:
             out.append(f"translation of {q.id} is not labelled as unofficial")
         if q.excerpt and q.excerpt not in (p.text_en if translated else p.text):
             out.append(f"excerpt of {q.id} is not in the corpus text")
-        if q.citation != answers.citation_text(engine, p, lang):
+        if q.citation != engine.index.citation(p, lang):
             out.append(f"source line of {q.id} is not the passage's citation")
         notes = {n.id: n for n in idx.footnotes(p)}
         for n in q.notes:

@@ -40,7 +40,7 @@ from typing import Any, Callable, Iterable
 
 import yaml
 
-from bot import config
+from bot import config, script
 
 Encode = Callable[[list[str]], Any]   # texts → normalised sentence embeddings (one row each)
 
@@ -248,11 +248,6 @@ CONTINUATION = re.compile(
     r"继续|然后呢|怎么做|具体怎么|说详细|展开)", re.I)
 
 LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i"}
-# Cantonese function words (after conversion to simplified characters) → Mandarin
-CANTONESE = [("点样", "怎样"), ("点先", "怎样才"), ("边度", "哪里"), ("边个", "哪个"), ("佢哋", "他们"), ("佢", "他"),
-             ("嘅", "的"), ("唔该", "请"), ("唔", "不"), ("係", "是"), ("喺", "在"), ("嚟", "来"), ("而家", "现在"),
-             ("搵", "找"), ("俾", "给"), ("睇", "看"), ("冇", "没有"), ("啲", "些"), ("咩", "什么"), ("乜嘢", "什么"),
-             ("嘢", "东西"), ("咗", "了"), ("畀", "给"), ("令佢", "让他"), ("点解", "为什么")]
 # spellings that dodge keyword filters: split characters and homophones of crime terms
 HOMOPHONES = [("衣果", "裸"), ("祼", "裸"), ("护找", "护照"), ("户照", "护照"), ("边竟", "边境"), ("氵先钱", "洗钱"), ("氵先", "洗"),
               ("冫水", "冰"), ("女干", "奸"), ("犭仓", "枪"), ("木仓", "枪"), ("qiang支", "枪支"), ("du品", "毒品"),
@@ -328,13 +323,6 @@ def _from_pinyin(t: str) -> str:
     return re.sub(r"(?:\b[a-z0-9]+[,.?!]?(?:\s+|$)){4,}", replace, t).strip()
 
 
-def _simplified(text: str) -> str:
-    """Traditional → simplified Chinese (zhconv's dictionary), so one lexicon serves both."""
-    import zhconv
-
-    return zhconv.convert(text, "zh-cn")
-
-
 def normalise(text: str) -> str:
     """Lower-case text with common obfuscation undone: leetspeak, spaced or dotted letters and
     characters, stretched letters, chat slang, common pinyin spellings of Chinese crime terms."""
@@ -342,10 +330,7 @@ def normalise(text: str) -> str:
     t = re.sub("[\u200b-\u200f\u2060\ufeff]", "", t).lower()
     t = unicodedata.normalize("NFC", "".join(c for c in unicodedata.normalize("NFD", t)
                                              if not unicodedata.combining(c)))      # pinyin tone marks
-    if re.search(r"[\u4e00-\u9fff]", t):
-        t = _simplified(t)
-        for spelled, mandarin in CANTONESE:
-            t = t.replace(spelled, mandarin)
+    t = script.normalise(t)       # traditional characters and Cantonese → the documents' script
     t = _from_pinyin(t)
     for spelled, term in HOMOPHONES:
         t = t.replace(spelled, term)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from bot import config, corpus as corpus_mod, embeddings, language, readings as readings_mod, translations
+from bot import cite, config, corpus as corpus_mod, embeddings, language, questions as questions_mod, readings as readings_mod, translations
 from bot.documents import Catalog
 
 INDEX_FORMAT = "7"
@@ -51,7 +51,9 @@ def fingerprint_parts(settings: config.Settings) -> dict[str, str]:
         "extra_models": json.dumps([embeddings.model_fingerprint(m) for m in settings.extra_models]),
         "glossary": hashlib.sha256(glossary.read_bytes()).hexdigest() if glossary.exists() else "",
         "translations": translations.fingerprint(settings.documents_dir),
+        "questions": questions_mod.fingerprint(settings.documents_dir),
         "readings": ",".join(settings.readings),
+        "kinds": ",".join(settings.search_kinds),
         "format": INDEX_FORMAT,
     }
 
@@ -98,8 +100,9 @@ def build(settings: config.Settings | None = None, progress: bool = True,
     glossary.add_to_jieba()
     try:
         english = translations.load(settings.documents_dir, [d.id for d in corp.documents])
-        headings = translations.headings(settings.documents_dir)
-    except translations.TranslationError as exc:
+        sources = readings_mod.Sources(translations.headings(settings.documents_dir),
+                                       questions_mod.load(settings.documents_dir, [d.id for d in corp.documents]))
+    except (translations.TranslationError, questions_mod.QuestionsError) as exc:
         raise corpus_mod.ParseError(str(exc)) from exc
 
     all_passages = corp.passages()
@@ -115,7 +118,7 @@ def build(settings: config.Settings | None = None, progress: bool = True,
     built: dict[str, readings_mod.Reading] = {}
     for name in settings.readings:
         reading = readings_mod.READINGS[name]()
-        reading.build(rows, encoders, settings, headings, progress, say)
+        reading.build(rows, encoders, settings, sources, progress, say)
         built[name] = reading
         if name != "original":
             say(f"{name} reading: {int(reading.has.sum())} of {len(rows)} searchable passages")
@@ -222,6 +225,16 @@ class Index:
 
     def row_passage(self, row: int) -> corpus_mod.Passage:
         return self.passages[self.rows[row]]
+
+    def citation(self, p: corpus_mod.Passage, lang: str) -> str:
+        """The citation line of a passage in ``lang`` (``bot/cite.py``); a footnote names the
+        paragraph that cites it."""
+        cited = ""
+        if p.kind == corpus_mod.FOOTNOTE and p.cited_by:
+            by = self.passage(p.cited_by[0])
+            cited = cite.paragraph_label(by, lang) if by is not None else ""
+        return cite.citation(p, self.catalog.meta(p.doc_id), "zh" if lang == "zh" else "en",
+                             self.headings_en.get(p.doc_id), cited)
 
     def footnotes(self, p: corpus_mod.Passage) -> list[corpus_mod.Passage]:
         """The footnotes (and reference-list entries) a passage cites, in order."""

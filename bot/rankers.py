@@ -127,25 +127,32 @@ class Dense(Ranker):
 
 @dataclass(frozen=True)
 class Sentences(Ranker):
-    """The similarity of each row's best sentence (primary model)."""
+    """The similarity of each row's best sentence with model ``model`` (for the questions
+    reading: its best-matching question)."""
 
+    model: int = 0
     kind: ClassVar[str] = "sentences"
+
+    def active(self, ctx: SearchContext) -> bool:
+        reading = ctx.reading(self.reading)
+        return reading is not None and self.model < min(len(ctx.index.models), len(reading.sentence_vectors))
 
     def run(self, ctx: SearchContext) -> Ranking:
         reading = ctx.reading(self.reading)
         assert reading is not None
-        qv = ctx.vector(0)
+        qv = ctx.vector(self.model)
         best: dict[int, float] = {}
-        n_sent = reading.sentence_vectors.ntotal
+        vectors = reading.sentence_vectors[self.model]
+        n_sent = vectors.ntotal
         if self.listed and n_sent:
-            s_scores, s_ids = reading.sentence_vectors.search(qv, min(n_sent, ctx.search_depth * 4))
+            s_scores, s_ids = vectors.search(qv, min(n_sent, ctx.search_depth * 4))
             for sid, v in zip(s_ids.ravel(), s_scores.ravel()):
                 if sid < 0:
                     continue
                 row = int(reading.sentence_rows[sid, 0])
                 if ctx.allows(row) and v > best.get(row, -2.0):
                     best[row] = float(v)
-        matrix = reading.sentence_matrix()
+        matrix = reading.sentence_matrix(self.model)
 
         def exact(rows: list[int]) -> np.ndarray:
             out = np.zeros(len(rows), np.float64)
@@ -191,6 +198,9 @@ RANKERS: dict[str, Ranker] = {r.name: r for r in (
     Lexical("en_bm25", "english", ("rel", "abs", "rr"), fallback="bm25", lexicon="tokens", terms="en_terms"),
     Dense("en_extra", "english", ("cos", "gap", "rr"), fallback="extra", model=1),
     Sentences("en_sentence", "english", ("cos", "gap"), listed=False, fallback="sentence"),
+    Sentences("q_sentence", "questions", ("cos", "gap", "rr"), fallback="sentence", model=0),
+    Sentences("q_extra", "questions", ("cos", "gap", "rr"), fallback="extra", model=1),
+    Lexical("q_bm25", "questions", ("rel", "abs", "rr"), fallback="bm25", lexicon="tokens", terms="mixed_terms"),
 )}
 
 

@@ -3,11 +3,14 @@
 A reading maps every searchable passage (a *row*) to one text, or to none: the ``original``
 reading is the passage as published ("innermost heading：text"); the ``english`` reading its
 unofficial English translation (``data/documents/en/``), which rows without a translation
-lack. A reading owns what is built from its texts and saves and loads it:
+lack; the ``questions`` reading the everyday questions the passage answers
+(``data/documents/questions/``, one per line). A reading owns what is built from its texts
+and saves and loads it:
 
 * one vector per row and embedding model (FAISS inner product over normalised vectors; zero
   vectors for rows without text),
-* one vector per sentence with the primary model (best-sentence matching and highlights),
+* one vector per sentence (for the questions reading: per question) with the first
+  ``sentence_models`` models (best-sentence matching and highlights),
 * lexical indexes (BM25 over tokens; the original also over Chinese character bigrams).
 
 Rankers (``bot/rankers.py``) score rows through a reading; adding a reading is one subclass
@@ -24,11 +27,22 @@ from typing import Any, Callable, ClassVar
 
 import numpy as np
 
+from dataclasses import dataclass, field
+
 from bot import config, corpus as corpus_mod, language, translations
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
+
+
+@dataclass
+class Sources:
+    """What readings are made from besides the passages: English section headings
+    (``{doc: {heading: English}}``) and the per-passage question lists (``{passage: [q]}``)."""
+
+    headings: dict[str, dict[str, str]] = field(default_factory=dict)
+    questions: dict[str, list[str]] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------
@@ -114,13 +128,14 @@ class Reading:
 
     name: ClassVar[str] = ""
     lexicons: ClassVar[tuple[str, ...]] = ("tokens",)   # lexical indexes this reading has
+    sentence_models: ClassVar[int] = 1                  # the first N models embed each sentence
 
     def __init__(self) -> None:
         self.has = np.zeros(0, bool)                    # rows that have this reading
         self.words: dict[str, list[list[str]]] = {}     # lexicon → tokens per row
         self.lexical: dict[str, LexicalIndex | None] = {}
         self.passage_vectors: list[Any] = []            # per model: FAISS index over rows
-        self.sentence_vectors: Any = None               # primary model, one vector per sentence
+        self.sentence_vectors: list[Any] = []           # per model: FAISS index over sentences
         self.sentence_rows = np.zeros((0, 3), np.int64) # [row, start, end] per sentence
         self._sent_start = np.zeros(0, np.int64)
         self._sent_count = np.zeros(0, np.int64)
@@ -128,11 +143,11 @@ class Reading:
 
     # ---- what the reading is (subclasses) ------------------------------------------
 
-    def text(self, p: corpus_mod.Passage, headings: dict[str, dict[str, str]]) -> str:
+    def text(self, p: corpus_mod.Passage, sources: Sources) -> str:
         """What the embedding models see for a row ("" when the row has no such reading)."""
         raise NotImplementedError
 
-    def sentence_source(self, p: corpus_mod.Passage) -> str:
+    def sentence_source(self, p: corpus_mod.Passage, sources: Sources) -> str:
         """The text split into sentences (highlights are spans of it)."""
         raise NotImplementedError
 
@@ -142,14 +157,14 @@ class Reading:
 
     def source_text(self, p: corpus_mod.Passage) -> str:
         """The passage text this reading quotes (highlight offsets refer to it)."""
-        return self.sentence_source(p)
+        return self.sentence_source(p, Sources())
 
     # ---- build, save, load -----------------------------------------------------------
 
     def build(self, passages: list[corpus_mod.Passage], encoders: list[Any], settings: config.Settings,
-              headings: dict[str, dict[str, str]], progress: bool, say: Progress) -> None:
+              sources: Sources, progress: bool, say: Progress) -> None:
         """Compute this reading for ``passages`` (the searchable rows) with every model."""
-        texts = [self.text(p, headings) for p in passages]
+        texts = [self.text(p, sources) for p in passages]
         rows = [r for r, t in enumerate(texts) if t]
         self.has = np.zeros(len(passages), bool)
         self.has[rows] = True
@@ -158,13 +173,13 @@ class Reading:
         sentence_rows: list[list[int]] = []
         sentence_texts: list[str] = []
         for r in rows:
-            source = self.sentence_source(passages[r])
+            source = self.sentence_source(passages[r], sources)
             for start, end in language.sentences(source):
                 sentence_rows.append([r, start, end])
                 sentence_texts.append(source[start:end])
         self.sentence_rows = np.array(sentence_rows, dtype=np.int64).reshape(-1, 3)
         present = [texts[r] for r in rows]
-        self.passage_vectors = []
+        self.passage_vectors, self.sentence_vectors = [], []
         for k, encoder in enumerate(encoders):
             if k:
                 say(f"Embedding the {self.name} reading with {encoder.name} ...")
@@ -175,10 +190,10 @@ class Reading:
             if vecs is not None:
                 full[rows] = vecs
             self.passage_vectors.append(make_faiss_index(full, settings))
-            if k == 0:
-                sent = (encoder.encode(sentence_texts, progress=progress, query=False) if sentence_texts
-                        else np.zeros((0, dim), np.float32))
-                self.sentence_vectors = make_faiss_index(sent, settings)
+            if k < self.sentence_models:
+                sent = (encoder.encode(sentence_texts, batch_size=batch, progress=progress, query=False)
+                        if sentence_texts else np.zeros((0, dim), np.float32))
+                self.sentence_vectors.append(make_faiss_index(sent, settings))
         self._finish()
 
     def save(self, folder: Path) -> None:
@@ -186,7 +201,8 @@ class Reading:
 
         for k, vectors in enumerate(self.passage_vectors):
             faiss.write_index(vectors, str(folder / f"{self.name}-passages-{k}.faiss"))
-        faiss.write_index(self.sentence_vectors, str(folder / f"{self.name}-sentences.faiss"))
+        for k, vectors in enumerate(self.sentence_vectors):
+            faiss.write_index(vectors, str(folder / f"{self.name}-sentences-{k}.faiss"))
         data = {"rows": [int(r) for r in np.flatnonzero(self.has)], "n": int(len(self.has)),
                 "sentences": self.sentence_rows.tolist(), "lexicons": self.words}
         (folder / f"{self.name}.json").write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")),
@@ -200,7 +216,8 @@ class Reading:
             data = json.loads((folder / f"{self.name}.json").read_text(encoding="utf-8"))
             self.passage_vectors = [faiss.read_index(str(folder / f"{self.name}-passages-{k}.faiss"))
                                     for k in range(n_models)]
-            self.sentence_vectors = faiss.read_index(str(folder / f"{self.name}-sentences.faiss"))
+            self.sentence_vectors = [faiss.read_index(str(folder / f"{self.name}-sentences-{k}.faiss"))
+                                     for k in range(min(n_models, self.sentence_models))]
         except FileNotFoundError as exc:
             raise ReadingError(f"index file missing: {exc.filename}") from exc
         except (ValueError, KeyError, RuntimeError, UnicodeDecodeError) as exc:
@@ -211,7 +228,7 @@ class Reading:
         self.words = {name: list((data.get("lexicons") or {}).get(name) or [[] for _ in range(n_rows)])
                       for name in self.lexicons}
         if (data.get("n") != n_rows or any(v.ntotal != n_rows for v in self.passage_vectors)
-                or self.sentence_vectors.ntotal != len(self.sentence_rows)
+                or any(v.ntotal != len(self.sentence_rows) for v in self.sentence_vectors)
                 or any(len(w) != n_rows for w in self.words.values())):
             raise ReadingError(f"the {self.name} reading is inconsistent (vector counts do not match)")
         self._finish()
@@ -238,10 +255,11 @@ class Reading:
             self._matrices[key] = matrix_view(self.passage_vectors[model])
         return self._matrices[key]
 
-    def sentence_matrix(self) -> np.ndarray:
-        if "sentences" not in self._matrices:
-            self._matrices["sentences"] = matrix_view(self.sentence_vectors)
-        return self._matrices["sentences"]
+    def sentence_matrix(self, model: int = 0) -> np.ndarray:
+        key = f"sentences-{model}"
+        if key not in self._matrices:
+            self._matrices[key] = matrix_view(self.sentence_vectors[model])
+        return self._matrices[key]
 
     def sentence_span(self, row: int) -> tuple[int, int]:
         """First sentence id and count of a row (a row's sentences are contiguous)."""
@@ -263,11 +281,11 @@ class Original(Reading):
     name = "original"
     lexicons = ("tokens", "bigrams")
 
-    def text(self, p: corpus_mod.Passage, headings: dict[str, dict[str, str]]) -> str:
+    def text(self, p: corpus_mod.Passage, sources: Sources) -> str:
         heading = _heading(p)
         return f"{heading}：{p.text}" if heading else p.text
 
-    def sentence_source(self, p: corpus_mod.Passage) -> str:
+    def sentence_source(self, p: corpus_mod.Passage, sources: Sources) -> str:
         return p.text
 
     def tokens(self, p: corpus_mod.Passage, text: str) -> dict[str, list[str]]:
@@ -280,20 +298,41 @@ class English(Reading):
 
     name = "english"
 
-    def text(self, p: corpus_mod.Passage, headings: dict[str, dict[str, str]]) -> str:
+    def text(self, p: corpus_mod.Passage, sources: Sources) -> str:
         if not p.text_en:
             return ""
-        heading = headings.get(p.doc_id, {}).get(_heading(p), "")
+        heading = sources.headings.get(p.doc_id, {}).get(_heading(p), "")
         return f"{heading}: {p.text_en}" if heading else p.text_en
 
-    def sentence_source(self, p: corpus_mod.Passage) -> str:
+    def sentence_source(self, p: corpus_mod.Passage, sources: Sources) -> str:
         return p.text_en
 
     def tokens(self, p: corpus_mod.Passage, text: str) -> dict[str, list[str]]:
         return {"tokens": translations.en_tokens(text)}
 
 
-READINGS: dict[str, type[Reading]] = {cls.name: cls for cls in (Original, English)}
+class Questions(Reading):
+    """The everyday questions the passage answers (``bot/questions.py``), one per line, in both
+    languages: each question is a "sentence" embedded by every model; BM25 over jieba words of
+    the Chinese ones and Snowball stems of the English ones. Rows without a list have none."""
+
+    name = "questions"
+    sentence_models = 2
+
+    def text(self, p: corpus_mod.Passage, sources: Sources) -> str:
+        return "\n".join(sources.questions.get(p.id, []))
+
+    def sentence_source(self, p: corpus_mod.Passage, sources: Sources) -> str:
+        return self.text(p, sources)
+
+    def tokens(self, p: corpus_mod.Passage, text: str) -> dict[str, list[str]]:
+        words: list[str] = []
+        for line in text.split("\n"):
+            words += language.tokens(line) if language.has_cjk(line) else translations.en_tokens(line)
+        return {"tokens": words}
+
+
+READINGS: dict[str, type[Reading]] = {cls.name: cls for cls in (Original, English, Questions)}
 
 
 def say_to(progress: bool) -> Progress:

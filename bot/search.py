@@ -67,7 +67,6 @@ class SearchResult:
     def to_dict(self, idx: Index) -> dict[str, Any]:
         """The JSON the CLI prints (``python -m bot search --json``)."""
         lang = "zh" if self.query.lang == "zh" else "en"
-        headings = idx.headings_en
         results = []
         for h in self.hits:
             p = h.passage
@@ -79,7 +78,7 @@ class SearchResult:
                 "doc_title_en": meta.get("title_en", ""), "doc_symbol": meta.get("symbol", ""),
                 "section": cite.section_label(p.section, lang), "section_path": p.section, "paragraph": p.label,
                 "kind": p.kind, "page": p.page,
-                "citation": cite.citation(p, meta, lang, headings.get(p.doc_id)),
+                "citation": idx.citation(p, lang),
                 "text": p.text, "text_en": p.text_en, "score": round(float(h.score), 4),
                 "highlights": [s.to_dict() for s in h.highlights],
                 "highlights_en": [s.to_dict() for s in h.highlights_en],
@@ -109,7 +108,7 @@ class Searcher:
     # ---- the stages ------------------------------------------------------------------
 
     def prepare(self, text: Any) -> Query:
-        return prepare(text, self.settings, self.glossary)
+        return prepare(text, self.settings, self.glossary, self.idx.catalog)
 
     def context(self, q: Query, allowed: set[int] | None = None,
                 settings: config.Settings | None = None) -> rankers_mod.SearchContext:
@@ -144,15 +143,19 @@ class Searcher:
             return []
         row_list = sorted(rows)
         exact = {name: ranking.exact(row_list) for name, ranking in rankings.items()}
-        named = self.idx.catalog.named_in(q.text)
+        named = q.doc_refs
         missing = ctx.depth + 40
         model = self.model if learned else None
         shift = model.imputation() if model else {}
+        searched = {name: reading for name, reading in self.idx.readings.items()
+                    if name != "original" and ctx.reading(name) is not None}
         cands = []
         for k, row in enumerate(row_list):
             c = Candidate(row)
             c.ranks = {name: ranking.ranks[row] for name, ranking in rankings.items() if row in ranking.ranks}
             raw = c.raw
+            for name, reading in searched.items():
+                raw[f"has_{name}"] = 1.0 if reading.has[row] else 0.0
             for r in self.rankers:
                 reading = ctx.reading(r.reading)
                 if r.name in exact and reading is not None and reading.has[row]:
@@ -173,6 +176,9 @@ class Searcher:
             raw["has_children"] = 1.0 if p.children else 0.0
             raw["length"] = float(len(p.text))
             raw["doc_named"] = 1.0 if p.doc_id in named else 0.0
+            raw["kind_note"] = 1.0 if p.kind in ("footnote", "reference") else 0.0
+            raw["kind_matter"] = 1.0 if p.kind in ("front", "back", "credits", "keywords") else 0.0
+            raw["kind_caption"] = 1.0 if p.kind == "caption" else 0.0
             cands.append(c)
         if model:
             x = fusion.candidate_features([c.raw for c in cands], q.zh, self.rankers, model.ranker.names)
@@ -227,7 +233,7 @@ class Searcher:
         en = reading_name == "english"
         p = self.idx.row_passage(row)
         text = reading.source_text(p)
-        sims = (reading.sentence_matrix()[start:start + count] @ ctx.vector(0).T).max(axis=1)
+        sims = (reading.sentence_matrix(0)[start:start + count] @ ctx.vector(0).T).max(axis=1)
         if en:
             terms = set(q.en_terms)
         else:

@@ -93,7 +93,6 @@ class Api:
         footnotes = [{"id": f.id, "number": cite.note_label(f.id), "text": f.text, "text_en": f.text_en}
                      for f in self.idx.footnotes(p)]
         meta = self.idx.catalog.meta(p.doc_id)
-        headings = self.idx.headings_en.get(p.doc_id)
         return {
             "paragraph": self._brief(p) | {
                 "doc_id": p.doc_id, "page": p.page, "footnotes": footnotes, "parent": p.parent,
@@ -103,7 +102,7 @@ class Api:
             "previous": self._brief(previous), "next": self._brief(following),
             "document": {k: meta.get(k, "") for k in ("id", "title", "title_en", "short_en", "short_zh", "symbol",
                                                       "date", "issuing_body", "doi", "licence")},
-            "citation": {"en": cite.citation(p, meta, "en", headings), "zh": cite.citation(p, meta, "zh", headings)},
+            "citation": {"en": self.idx.citation(p, "en"), "zh": self.idx.citation(p, "zh")},
         }
 
     def _yaml(self, path: Path, key: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import csr_matrix, hstack
 
+from bot import script
 from rasa_addons.textcache import TextCache
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ class HybridIntentClassifier(GraphComponent, IntentClassifier):
             if sentence is None:
                 raise ValueError("HybridIntentClassifier needs dense sentence features (add USEFeaturizer)")
             dense.append(sentence.features.reshape(-1))
-        grams = vectorizer.transform([(m.get(TEXT) or "").lower() for m in messages])
+        grams = vectorizer.transform([script.normalise(m.get(TEXT) or "").lower() for m in messages])
         return hstack([csr_matrix(np.vstack(dense)), self.config["ngram_weight"] * grams]).tocsr()
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -75,7 +76,7 @@ class HybridIntentClassifier(GraphComponent, IntentClassifier):
             return self._resource
         vectorizer = TfidfVectorizer(analyzer="char_wb", sublinear_tf=True,
                                      ngram_range=(self.config["min_ngram"], self.config["max_ngram"]))
-        vectorizer.fit([(e.get(TEXT) or "").lower() for e in examples])
+        vectorizer.fit([script.normalise(e.get(TEXT) or "").lower() for e in examples])
         svm = SVC(C=self.config["C"], kernel="linear", probability=True, random_state=42)
         svm.fit(self._matrix(examples, vectorizer), [e.get(INTENT) for e in examples])
         self._model = (vectorizer, svm)

@@ -25,6 +25,7 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot import script
 from rasa_addons.textcache import TextCache
 
 
@@ -87,7 +88,7 @@ class USEFeaturizer(DenseFeaturizer, GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         todo = [m for m in messages if m.get(TEXT)]
         if todo:
-            vectors = self._encode([m.get(TEXT) for m in todo])
+            vectors = self._encode([script.normalise(m.get(TEXT)) for m in todo])
             for message, vector in zip(todo, vectors):
                 message.add_features(Features(vector.reshape(1, -1), FEATURE_TYPE_SENTENCE, TEXT, self._identifier))
         return messages

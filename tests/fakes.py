@@ -41,14 +41,16 @@ class FakeEncoder:
 
 
 def copy_small_corpus(target: Path, translated: tuple[str, ...] = SMALL_CORPUS) -> Path:
-    """The two documents of ``SMALL_CORPUS`` with the catalog, headings and the translations of
-    ``translated``, into ``target`` (a documents folder)."""
+    """The two documents of ``SMALL_CORPUS`` with the catalog, headings, question lists and the
+    translations of ``translated``, into ``target`` (a documents folder)."""
     target.mkdir(parents=True, exist_ok=True)
     (target / "en").mkdir(exist_ok=True)
+    (target / "questions").mkdir(exist_ok=True)
     for name in ("catalog.yml", "headings_en.yml"):
         shutil.copy(DOCS / name, target / name)
     for doc in SMALL_CORPUS:
         shutil.copy(DOCS / f"{doc}.txt", target / f"{doc}.txt")
+        shutil.copy(DOCS / "questions" / f"{doc}.yml", target / "questions" / f"{doc}.yml")
     for doc in translated:
         shutil.copy(DOCS / "en" / f"{doc}.yml", target / "en" / f"{doc}.yml")
     return target

@@ -32,7 +32,7 @@ def test_missing_index_is_built_on_first_use_with_a_message(small_settings: conf
     assert index.status(small_settings)[0] == "current"
     assert idx.manifest["faiss"] == "IndexFlatIP"
     for name in ("manifest.json", "passages.json", "search.json", "original.json", "original-passages-0.faiss",
-                 "original-sentences.faiss", "english.json", "english-passages-0.faiss"):
+                 "original-sentences-0.faiss", "english.json", "english-passages-0.faiss"):
         assert (small_settings.index_dir / name).is_file()
     assert not list(small_settings.index_dir.glob("*.pkl"))
 
@@ -79,11 +79,11 @@ def test_missing_index_file_is_logged_and_rebuilt(small_settings: config.Setting
     """What the action server does when a file of its index was deleted: a clear log line, a
     rebuild, and answers as before."""
     _ensure(small_settings)
-    (small_settings.index_dir / "original-sentences.faiss").unlink()
+    (small_settings.index_dir / "original-sentences-0.faiss").unlink()
     with caplog.at_level("WARNING", logger="bot.readings"):
         idx = index.ensure(small_settings, encoder_factory=FakeEncoder)  # no terminal: the message goes to the log
-    assert any("original-sentences.faiss" in r.getMessage() and "rebuilding" in r.getMessage() for r in caplog.records)
-    assert (small_settings.index_dir / "original-sentences.faiss").is_file()
+    assert any("original-sentences-0.faiss" in r.getMessage() and "rebuilding" in r.getMessage() for r in caplog.records)
+    assert (small_settings.index_dir / "original-sentences-0.faiss").is_file()
     assert _search(small_settings, idx, "加密货币")["results"]
 
 
