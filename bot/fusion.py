@@ -26,14 +26,15 @@ import numpy as np
 from bot.rankers import Ranker
 
 RRF_K = 60
-SHAPE_FEATURES = ("has_children", "log_length", "doc_named", "kind_note", "kind_matter", "kind_caption")
+SHAPE_FEATURES = ("has_children", "log_length", "doc_named", "kind_note", "kind_matter", "kind_caption",
+                  "fact_match", "who_match", "which_match")
 QUERY_FEATURES = (
     "top_score", "top_extra_cos", "top_dense_cos", "top_sentence_cos", "top_bm25_abs",
     "max_extra_cos", "max_dense_cos", "max_sentence_cos", "glossary_terms", "uncovered_en",
     "zh_oov", "top_coverage", "zh",
     "zh_top_extra_cos", "zh_max_extra_cos", "zh_top_sentence_cos", "zh_top_bm25_abs", "zh_top_coverage",
     "top_en_extra_cos", "max_en_extra_cos", "top_en_sentence_cos", "top_en_bm25_abs", "en_oov", "en_top_coverage",
-    "asks_fact", "fact_missing", "unknown_names",
+    "asks_fact", "fact_missing", "unknown_names", "zh_unknown_proper", "type_missing",
 )
 
 
@@ -88,8 +89,8 @@ def candidate_features(rows: Sequence[dict[str, float]], zh: bool, rankers: Sequ
         f["has_children"] = row["has_children"]
         f["log_length"] = math.log(max(1.0, row["length"]))
         f["doc_named"] = row["doc_named"]
-        for kind in ("kind_note", "kind_matter", "kind_caption"):
-            f[kind] = row[kind]
+        for name in SHAPE_FEATURES[3:]:
+            f[name] = row[name]
         for name in list(f):
             f[f"zh_{name}"] = f[name] * z
         out.append([f[name] for name in order])
@@ -117,6 +118,7 @@ def query_features(rows: Sequence[dict[str, float]], top_score: float, cover: Ma
         "top_en_bm25_abs": best["en_bm25"] / (best["en_bm25"] + 10.0), "en_oov": cover["en_oov"],
         "en_top_coverage": cover["en_top_coverage"],
         "asks_fact": cover["asks_fact"], "fact_missing": cover["fact_missing"], "unknown_names": cover["unknown_names"],
+        "zh_unknown_proper": cover.get("zh_unknown_proper", 0.0), "type_missing": cover.get("type_missing", 0.0),
     }
     return np.array([f[name] for name in order], dtype=np.float64)
 
@@ -161,7 +163,7 @@ def fit(x: np.ndarray, y: np.ndarray, names: list[str], c: float = 1.0, balanced
 def evidence_gap(cover: Mapping[str, float]) -> bool:
     """The question names something the corpus never mentions, or asks for a figure or date
     its best passage does not state."""
-    return cover.get("fact_missing", 0.0) > 0 or cover.get("unknown_names", 0.0) > 0
+    return cover.get("fact_missing", 0.0) > 0 or cover.get("unknown_names", 0.0) > 0 or cover.get("type_missing", 0.0) > 0
 
 
 def scaled_confidence(probability: float, cover: Mapping[str, float], info: Mapping[str, Any]) -> float:

@@ -541,6 +541,8 @@ SITUATION_EN = re.compile(
     r"\b(?:of|about) me\b|\bmy (?:nudes|photos|pictures|pics|images|videos|selfies|passport|documents)\b|"
     r"\b(?:took|taken|take|keeps?|kept|keeping|holding|confiscated) (?:my|our) (?:passports?|documents|id|phone)\b|"
     r"\bforc\w* (?:me|us)\b|\b(?:they|he|she|the boss|my boss) (?:won't|will not|doesn't|don't) let (?:me|us|her|him)\b|"
+    r"\b(?:won't|will not|wouldn't|don't|do not) let (?:me|us|her|him|them) (?:leave|go|out|home)\b|"
+    r"\b(?:'ve |have |has )?(?:got|took|taken|keeps?|kept|holding|confiscated) (?:her|his|their) (?:passports?|documents|id|phone)\b|"
     r"\b(?:locked|held|trapped|kidnapped|abducted|taken)\b(?! down| off| over)|\bagainst (?:her|his|their|my) will\b|"
     r"\b(?:my|our) (?:\d+[- ]year[- ]old|son|daughter|child|children|kid|kids|boy|girl|teen|teenager|niece|nephew|"
     r"grandson|granddaughter|student|pupil|sister|brother|cousin|friend|wife|husband|girlfriend|boyfriend|mother|"
@@ -611,7 +613,10 @@ AIM_EN = re.compile(
     r"measures|safeguards|challenges?|risks?|trends?|statistics|prevalen\w*|how common|how often|how widespread|"
     r"what role|role of|what share|what percentage|how many|how much|why is it hard|why are|why do|why does|"
     r"intercept\w*|evidence|admissib\w*|oversight|human rights|privacy|ethic\w*|response|responses|cooperation|"
-    r"trace|track|monitor\w*|warning signs|red flags|indicators|spot|recogni[sz]\w*|report\w*|safeguard\w*)\b")
+    r"trace|track|monitor\w*|warning signs|red flags|indicators|spot|recogni[sz]\w*|report\w*|safeguard\w*|"
+    # policy instruments, and keyword questions for a figure ("... 2023 number")
+    r"compendium|non-binding|guidelines?|toolkit|model law|protocol|convention|resolution|frameworks?|"
+    r"best practices?|numbers?$|figures?$|stats$)\b")
 _THIRD_ZH_WORDS = (r"人贩子|人贩|贩运者|偷运者|蛇头|犯罪分子|罪犯|犯罪者|不法分子|施害者|施虐者|犯罪集团|犯罪团伙|团伙|诈骗集团|"
                    r"执法部门|执法机关|执法人员|警方|公安机关|侦查人员|调查人员|各国|国家|政府|平台|监管部门|金融机构|银行|"
                    r"邮政部门|海关|法院|检察机关|企业|公司|学校|卖家|买家|商家|受害人|受害者|文件|报告|文章|背景文件|摘要|偷渡者|"
@@ -620,12 +625,19 @@ _THIRD_ZH_WORDS = (r"人贩子|人贩|贩运者|偷运者|蛇头|犯罪分子|�
 THIRD_ZH = re.compile(rf"(?:^|[，。？！,?!；;\s]|[的])[^，。？?！]{{0,4}}?(?:{_THIRD_ZH_WORDS})[^，。？?！]{{0,10}}?(?:如何|怎么|怎样|"
                       r"是怎样|是如何|是怎么|为什么|为何|通常|一般|往往|常常|能否|能不能|会不会|利用|通过|使用|是否|有哪些|应该|"
                       r"应如何|可以如何|可以怎样|可以怎么|用于)")
-DESCRIPTIVE_ZH = re.compile(r"是(?:怎么|怎样|如何)|(?:一般|通常|往往|常常|多半|大多|主要)(?:是)?(?:怎么|怎样|如何|通过|用|会)|被(?:如何|怎样|怎么)|(?:如何|怎样|怎么)被|有什么区别|有哪些|是什么|(?:吗|呢)[？?]?$|"
+DESCRIPTIVE_ZH = re.compile(
+    # "the ones who make these fakes usually target whom": the subject is "those who do it"
+    r"(?:做|搞|干|弄)(?:这种|这类|那种|那类|这些|那些)[^，。？?]{0,8}的(?:人)?[，,\s]*(?:一般|通常|往往|常常|多半|都|大多)|"
+    # "how does crypto help people get round AML checks": a technology as the subject
+    r"(?:加密货币|虚拟货币|虚拟资产|比特币|技术|暗网|人工智能|ai|应用程序|app|软件|平台|区块链|社交媒体)(?:是)?"
+    r"(?:怎么|怎样|如何|会)(?:帮|帮助|让|使|被)(?:人|犯罪|罪犯|他们)|"
+    r"是(?:怎么|怎样|如何)|(?:一般|通常|往往|常常|多半|大多|主要)(?:是)?(?:怎么|怎样|如何|通过|用|会)|被(?:如何|怎样|怎么)|(?:如何|怎样|怎么)被|有什么区别|有哪些|是什么|(?:吗|呢)[？?]?$|"
                             r"为什么|为何|难在|多大|多少|是否|可以怎样|可以如何|应该|应如何|怎样用于|如何用于")
 DOCS_ZH = re.compile(r"(?<!能用的)(?<!打印)(?<!图纸)(?<!stl)(?<!源)(?<!完整)文件(?!下载|包|格式)|文章|背景文件|摘要|简报|工作文件|报告(?:中|里|提到|指出|认为|说|称|显示|建议)|(?:这|该|那|两)份报告")
 AIM_ZH = re.compile(r"打击|预防|防范|防止|阻止|遏制|杜绝|发现|破案|破获|侦查|监管|治理|识别|追踪|拦截|立法|法律|定罪|量刑|对策|措施|建议|难点|为什么|为何|风险|趋势|"
                     r"数据|比例|作用|角色|影响|保护|现状|特点|原因|怎样发现|如何发现|应对|挑战|证据|隐私|伦理|有哪些|特征|提醒|"
-                    r"常见|典型|表现|危害")
+                    r"常见|典型|表现|危害|主动求助|干预|劝[^，。？]{0,12}(?:求助|就医|治疗|咨询)|限制|权限|边界|保障|合法吗|"
+                    r"简编|指南|公约|议定书|决议|框架")
 
 
 HOWTO_EN = re.compile(r"^(?:so |ok,? |hey,? |hi,? )?(?:how to|best way to|easiest way to|cheapest way to|safest way to|"
@@ -669,7 +681,7 @@ def analyse(text: str, context: str = "") -> dict[str, Any]:
         and not (INFO_REQUEST.search(t) and (DOCS_EN.search(t) or DOCS_ZH.search(t)))
         and not (IMPERATIVE_INFO.search(t) and not PARAM_EN.search(t)),
         "source": bool(SOURCE_EN.search(t) or SOURCE_ZH.search(t)),
-        "wrapper": _any(WRAPPERS_EN, t) or any(w in t for w in WRAPPERS_ZH),
+        "wrapper": (_any(WRAPPERS_EN, t) or any(w in t for w in WRAPPERS_ZH)) and not _friend_in_trouble(t),
         "role": bool(ROLE_EN.search(t)) or any(r in t for r in ROLE_ZH),
         "professional": bool(ROLE_EN.search(t) or PRO_EN.search(t) or PRO_ZH.search(t)) or any(r in t for r in ROLE_ZH),
         "shopping": bool(SHOPPING_EN.search(t) or SHOPPING_ZH.search(t)),
@@ -700,6 +712,18 @@ def analyse(text: str, context: str = "") -> dict[str, Any]:
         "docs": bool(DOCS_EN.search(t) or (DOCS_ZH.search(t) and not re.search(r"下载|下到|网盘|种子|磁力", t))),
         "aim": bool(AIM_EN.search(t) or AIM_ZH.search(t)),
     }
+
+
+FOR_A_FRIEND = re.compile(r"\b(?:asking )?for a friend\b|替朋友问|帮朋友问|我朋友")
+
+
+def _friend_in_trouble(t: str) -> bool:
+    """"Asking for a friend" followed by what is happening to them (a passport taken, not let
+    go) is someone seeking help for another, not a disguise, when nothing operational is asked."""
+    others = [w for w in WRAPPERS_EN if w != r"\bfor a friend\b"]
+    return bool(FOR_A_FRIEND.search(t) and (SITUATION_EN.search(t) or SITUATION_ZH.search(t)
+                                            or DISTRESS_EN.search(t) or DISTRESS_ZH.search(t))
+                and not _any(others, t) and not HOWTO_EN.search(t) and not PARAM_EN.search(t))
 
 
 def rules(text: str, context: str = "") -> Verdict | None:

@@ -151,6 +151,15 @@ def bigrams(text: str) -> list[str]:
 
 
 
+def pos_tags(text: str) -> list[tuple[str, str]]:
+    """jieba's words with part-of-speech tags (``ns`` place, ``nr`` person, ``nt`` organisation ...)."""
+    _jieba()
+    import jieba.posseg
+
+    with _LOCK:
+        return [(w.word, w.flag) for w in jieba.posseg.cut(text)]
+
+
 def content_words(text: str) -> list[str]:
     """The query's words (jieba's precise cut), lower-cased, without stopwords and punctuation."""
     jieba = _jieba()

@@ -147,6 +147,7 @@ class Searcher:
         missing = ctx.depth + 40
         model = self.model if learned else None
         shift = model.imputation() if model else {}
+        asked = evidence.Asked.of(q.text)
         searched = {name: reading for name, reading in self.idx.readings.items()
                     if name != "original" and ctx.reading(name) is not None}
         cands = []
@@ -179,6 +180,7 @@ class Searcher:
             raw["kind_note"] = 1.0 if p.kind in ("footnote", "reference") else 0.0
             raw["kind_matter"] = 1.0 if p.kind in ("front", "back", "credits", "keywords") else 0.0
             raw["kind_caption"] = 1.0 if p.kind == "caption" else 0.0
+            raw.update(asked.matches(p.text, p.text_en))
             cands.append(c)
         if model:
             x = fusion.candidate_features([c.raw for c in cands], q.zh, self.rankers, model.ranker.names)
