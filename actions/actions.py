@@ -19,7 +19,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import answers, lang as lang_mod, render
+from bot import answers, dialogue, lang as lang_mod, render
 from bot.conversation import Context
 from bot.engine import Engine
 from bot.query import EmptyQuery
@@ -31,29 +31,19 @@ log = logging.getLogger(__name__)
 def context(tracker: Tracker) -> Context:
     """Conversation state from the slots; the language of the latest message wins."""
     text = tracker.latest_message.get("text") or ""
-    previous = tracker.get_slot("lang")
-    lang = lang_mod.reply_lang(text, previous) if text and not text.startswith("/") else (previous or "en")
-    return Context(
-        lang=lang,
-        last_query=tracker.get_slot("last_query"),
-        offset=int(tracker.get_slot("offset") or 0),
-        doc=tracker.get_slot("doc_filter"),
-        shown=list(tracker.get_slot("shown") or []),
-    )
+    ctx = Context.from_slots(tracker.get_slot)
+    ctx.lang = lang_mod.reply_lang(text, ctx.lang) if text and not text.startswith("/") else (ctx.lang or "en")
+    return ctx
 
 
-def remember(reply: Reply, lang: str) -> list[EventType]:
-    """Slots to keep for follow-ups: what was asked and shown, and where "more" continues."""
-    events: list[EventType] = [SlotSet("lang", lang), SlotSet("last_kind", reply.kind)]
+def remember(before: Context, reply: Reply, text: str) -> list[EventType]:
+    """Slots for the state the reply leaves (``bot/dialogue.py``'s ``after``): what was asked,
+    the topic, what was shown, where "more" continues, the filter, the script."""
+    after = dialogue.after(before, reply, text)
+    events: list[EventType] = [SlotSet(name, value) for name, value in after.to_slots().items()]
     topics = reply.data.get("topics")
     if topics:
         events.append(SlotSet("topic", topics[0]))
-    if reply.kind == "answer" and reply.data.get("query"):
-        events += [SlotSet("last_query", reply.data["query"]),
-                   SlotSet("offset", float(reply.data.get("next_offset") or 0)),
-                   SlotSet("shown", [q.id for q in reply.quotes])]
-    elif reply.kind == "answer":
-        events.append(SlotSet("shown", [q.id for q in reply.quotes]))
     return events
 
 
@@ -89,7 +79,10 @@ class EngineAction(Action):
 
     def send(self, dispatcher: CollectingDispatcher, tracker: Tracker, reply: Reply) -> None:
         """The reply as the message's channel needs it (``bot.render``): on the web, text +
-        buttons and the payload as a custom message; on a messenger, its own markup and buttons."""
+        buttons and the payload as a custom message; on a messenger, its own markup and buttons.
+        A reader who writes traditional characters gets the assistant's sentences in them."""
+        text = tracker.latest_message.get("text") or ""
+        reply = dialogue.reply_in_script(reply, dialogue.script_of(text, tracker.get_slot("script") or ""))
         for message in render.messages(reply, tracker.get_latest_input_channel(), self.engine.settings.public_web_url):
             dispatcher.utter_message(**message)
 
@@ -105,7 +98,7 @@ class EngineAction(Action):
         except EmptyQuery:
             reply = answers.unclear(self.engine, ctx.lang or "en")
         self.send(dispatcher, tracker, reply)
-        return remember(reply, reply.lang)
+        return remember(ctx, reply, text)
 
     def show_again(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                    build: Callable[[Engine, Context], Reply]) -> list[EventType]:
@@ -132,7 +125,7 @@ class MoreResults(EngineAction):
         ctx = context(tracker)
         reply = answers.more(self.engine, ctx)
         self.send(dispatcher, tracker, reply)
-        return remember(reply, ctx.lang or "en")
+        return remember(ctx, reply, "")
 
 
 class ShowSource(EngineAction):
@@ -157,7 +150,7 @@ class ShowParagraph(EngineAction):
         reply = answers.paragraph(self.engine, tracker.latest_message.get("text") or "", ctx.lang or "en",
                                   doc=entity(tracker, "document"), number=entity(tracker, "paragraph"), ctx=ctx)
         self.send(dispatcher, tracker, reply)
-        return remember(reply, ctx.lang or "en")
+        return remember(ctx, reply, tracker.latest_message.get("text") or "")
 
 
 class FilterDocument(EngineAction):
@@ -169,7 +162,7 @@ class FilterDocument(EngineAction):
         reply, doc_id = answers.filter_reply(self.engine, text, entity(tracker, "document"), ctx)
         self.send(dispatcher, tracker, reply)
         # the filter holds for later questions (and was applied to the previous one right away)
-        return remember(reply, reply.lang) + [SlotSet("doc_filter", doc_id)]
+        return remember(ctx, reply, text) + [SlotSet("doc_filter", doc_id)]
 
 
 class ListDocuments(EngineAction):

@@ -13,11 +13,13 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
-from bot import cite, corpus as corpus_mod, lang as lang_mod, language, render
+from dataclasses import replace
+
+from bot import cite, corpus as corpus_mod, lang as lang_mod, language, render, script
 from bot.conversation import Context
 from bot.reply import Button, Citation, Note, Quote, Reply
 from bot.resources import Resources
-from bot.search import Hit, Span
+from bot.search import Hit, SearchResult, Span
 
 
 PAGE_SIZE = 2          # passages per reply
@@ -155,15 +157,27 @@ def answer(engine: Resources, question: str, lang: str | None = None, doc: str |
     """Answer a question from the documents (or say honestly that they do not cover it)."""
     lang = lang or lang_mod.reply_lang(question)
     result = engine.searcher.search(question, top_k=MAX_RESULTS, doc=doc)
+    return from_result(engine, result, lang, doc=doc, offset=offset, page_size=page_size)
+
+
+def from_result(engine: Resources, result: SearchResult, lang: str, doc: str | None = None, offset: int = 0,
+                page_size: int = PAGE_SIZE, resolved: str = "") -> Reply:
+    """The reply for a search result: a page of quoted passages, or "not in the documents".
+    ``resolved``: what was searched when the conversation changed it ("Searching for: ...")."""
     hits = _dedupe(result.hits, engine)
     common = {"query": result.query.text, "confidence": round(result.confidence, 4), "doc_filter": doc or "",
               "offset": offset, "topics": result.topics, "notice": result.notice}
+    t = engine.texts.t
+    searching = t(lang, "searching_for", query=resolved) + "\n" if resolved else ""
     if result.status != "ok" or not hits:
-        return no_answer(engine, lang, **common)
+        reply = no_answer(engine, lang, **common)
+        if searching:
+            reply.text = searching + reply.text
+            reply.resolved_query = resolved
+        return reply
     page = hits[offset: offset + page_size]
     if not page:
         return info(engine, lang, "lead_no_more", **common, next_offset=None, total=len(hits))
-    t = engine.texts.t
     if offset:
         lead = t(lang, "lead_more", first=offset + 1, last=offset + len(page), total=len(hits))
     elif doc and engine.index.catalog.resolve(doc):
@@ -176,10 +190,13 @@ def answer(engine: Resources, question: str, lang: str | None = None, doc: str |
     quotes = [quote(engine, h.passage, lang, h.highlights, h.highlights_en, h.score, section_lang=result.query.lang)
               for h in page]
     has_more = offset + page_size < len(hits)
-    return _quoted(engine, lang, quotes, lead + notice,
-                   _buttons(engine, lang, has_more, any(q.truncated for q in quotes),
-                            any(q.shown == "translation" for q in quotes)),
-                   section_lang=result.query.lang, next_offset=offset + page_size if has_more else None, total=len(hits), **common)
+    reply = _quoted(engine, lang, quotes, searching + lead + notice,
+                    _buttons(engine, lang, has_more, any(q.truncated for q in quotes),
+                             any(q.shown == "translation" for q in quotes)),
+                    section_lang=result.query.lang, next_offset=offset + page_size if has_more else None,
+                    total=len(hits), **common)
+    reply.resolved_query = resolved
+    return reply
 
 
 def _dedupe(hits: list[Hit], engine: Resources) -> list[Hit]:
@@ -215,11 +232,28 @@ def no_answer(engine: Resources, lang: str, **data: Any) -> Reply:
 
 
 def more(engine: Resources, ctx: Context) -> Reply:
-    """The next page of the last question's results."""
+    """The next page of the last question's results (after the last one: "that was everything")."""
     lang = ctx.lang or "en"
     if not ctx.last_query:
         return info(engine, lang, "no_previous")
     return answer(engine, ctx.last_query, lang=lang, doc=ctx.doc, offset=ctx.offset)
+
+
+def to_traditional(reply: Reply) -> Reply:
+    """The assistant's own sentences of a Chinese reply in traditional characters (lead, text,
+    buttons, disclaimer, the words around citations); quotes and citations stay as the
+    documents print them."""
+    conv = script.to_traditional
+    out = replace(reply, lead=conv(reply.lead), disclaimer=conv(reply.disclaimer),
+                  buttons=[Button(conv(b.title), b.payload if b.payload.startswith("/") else conv(b.payload))
+                           for b in reply.buttons],
+                  source_label=(conv(reply.source_label[0]), conv(reply.source_label[1])),
+                  data={**reply.data, "script": "hant"})
+    if out.quotes:
+        out.text = render.web_text(out)
+    else:
+        out.text = conv(reply.text)
+    return out
 
 
 def show_passages(engine: Resources, ids: list[str], lang: str, lead: str | None = None,
@@ -367,14 +401,6 @@ def question_like(text: str) -> bool:
 def unclear(engine: Resources, lang: str) -> Reply:
     """Reply to a message with nothing to search for."""
     return Reply("info", lang, engine.texts.t(lang, "unclear"), buttons=topics(engine, lang).buttons[:3])
-
-
-def respond(engine: Resources, text: str, ctx: Context, doc: str | None = None) -> Reply:
-    """A message routed to document search: answer it, or ask for a question if it is none."""
-    lang = lang_mod.reply_lang(text, ctx.lang)
-    if not question_like(text):
-        return unclear(engine, lang)
-    return answer(engine, text, lang=lang, doc=doc)
 
 
 _ALL_DOCS = re.compile(r"\ball (the )?documents\b|\beverything\b|全部文件|所有文件|全部文档|所有文档|不限")

@@ -295,6 +295,18 @@ def cmd_everyday(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_conversations(args: argparse.Namespace) -> int:
+    """The everyday set's conversations, replayed turn by turn (with and without context)."""
+    from bot import evaluate
+
+    path = Path(args.questions) if args.questions else None
+    report = evaluate.conversations(_engine(), path)
+    print(evaluate.format_conversations(report, misses=args.verbose))
+    if args.out:
+        Path(args.out).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    return 0
+
+
 def cmd_safety(args: argparse.Namespace) -> int:
     """Guard metrics on tests/eval/safety.jsonl and every red-team set beside it."""
     from bot import evaluate
@@ -426,6 +438,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("-v", "--verbose", action="store_true", help="list the answerable questions not shown right")
     ev.add_argument("--out", help="also write the JSON report here")
     ev.set_defaults(func=cmd_everyday)
+
+    cv = sub.add_parser("conversations", help="the everyday set's conversations: is the last reply right")
+    cv.add_argument("--questions", help="question file (default tests/eval/everyday-questions.json)")
+    cv.add_argument("-v", "--verbose", action="store_true", help="list the conversations whose last reply is wrong")
+    cv.add_argument("--out", help="also write the JSON report here")
+    cv.set_defaults(func=cmd_conversations)
 
     w = sub.add_parser("web", help="serve the chat page, presenter view and JSON API")
     w.add_argument("--host", default=None, help="interface (default WEB_HOST or 127.0.0.1)")

@@ -17,6 +17,9 @@ from typing import Any, Iterable, Iterator
 from bot import cite
 
 
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
 def normalise(text: str) -> str:
     """Whitespace-free lower-case form, for comparing names."""
     return re.sub(r"\s+", "", text).lower()
@@ -95,7 +98,11 @@ class Catalog:
             latin = re.compile(r"[a-z0-9]")
             patterns = []
             for key in sorted(by_name, key=len, reverse=True):
-                body = r"\s*".join(re.escape(ch) for ch in key)
+                # "人口贩运那份背景文件": a demonstrative inside a Chinese name is still the name
+                body = "".join(re.escape(ch) + (r"(?:\s|那份|这份|那篇|这篇)*" if _CJK.match(ch) and k + 1 < len(key)
+                                                and _CJK.match(key[k + 1]) else r"\s*")
+                               for k, ch in enumerate(key))
+                body = body[:-3] if body.endswith(r"\s*") else body
                 # a Latin name is a whole word ("IPIE", not inside "ipiefoo"); Chinese has no word breaks
                 if latin.match(key[0]):
                     body = r"(?<![A-Za-z0-9])" + body

@@ -656,6 +656,91 @@ def format_everyday(report: dict[str, Any], misses: bool = False) -> str:
 
 
 # --------------------------------------------------------------------------------------
+# Conversations: the everyday set's multi-turn items, replayed turn by turn
+
+
+def reply_contains(reply: Any, engine: Engine, gold: list[dict[str, str]], resolve: Resolve) -> bool:
+    """Whether a reply shows a gold passage: a quoted passage (original or shown reading), one of
+    its footnotes, or the heading of the section its citation names."""
+    if reply.kind != "answer":
+        return False
+    idx = engine.index
+    for q in reply.quotes:
+        p = q.passage
+        texts = [p.text, *(n.text for n in q.notes), *(s["title"] for s in p.section)]
+        if any(relevant(p.doc_id, t, gold, resolve) for t in texts):
+            return True
+        if p.parent:   # a sub-item shows its paragraph's lead-in too
+            parent = idx.passage(p.parent)
+            if parent is not None and relevant(parent.doc_id, parent.text, gold, resolve):
+                return True
+    return False
+
+
+def replay(engine: Engine, turns: list[str], context: bool = True) -> tuple[Any, list[Any]]:
+    """Send ``turns`` as one conversation through the functions the Rasa action calls
+    (``engine.handle`` with the conversation state ``bot/dialogue.py`` leaves); ``context=False``
+    answers each message on its own words (the behaviour before follow-ups were resolved).
+    Returns the last reply and every reply."""
+    from bot import dialogue
+    from bot.conversation import Context
+
+    ctx, history, replies = Context(), [], []
+    for text in turns:
+        reply = engine.handle(text, ctx if context else Context(), history=history[-2:] if context else [])
+        replies.append(reply)
+        ctx = dialogue.after(ctx, reply, text)
+        history.append(text)
+    return replies[-1], replies
+
+
+def conversations(engine: Engine, path: Path | None = None) -> dict[str, Any]:
+    """The everyday set's conversations: is the last reply right (a gold passage shown, or a
+    refusal where one is due), with the conversation and with each message alone."""
+    path = path or engine.settings.everyday_questions
+    items = [it for it in load_questions(path) if it.get("turns")]
+    resolve = gold_resolver(engine)
+    started = time.perf_counter()
+    rows = []
+    for it in items:
+        row: dict[str, Any] = {"id": it.get("id"), "lang": it["lang"], "expect": it["expect"],
+                               "note": (it.get("note") or "")[:80]}
+        for mode, use in (("context", True), ("alone", False)):
+            last, _ = replay(engine, list(it["turns"]), context=use)
+            right = last.kind == "refusal" if it["expect"] == "refusal" else reply_contains(last, engine, it["gold"], resolve)
+            row[mode] = bool(right)
+            if use:
+                row["kind"] = last.kind
+                row["move"] = last.understood.move if last.understood else ""
+                row["resolved_query"] = last.resolved_query
+        rows.append(row)
+
+    def share(sel: list[dict[str, Any]], key: str) -> float | None:
+        return float(np.mean([r[key] for r in sel])) if sel else None
+
+    by = {}
+    for lang in ("en", "zh", "all"):
+        for expect in ("answer", "refusal", "all"):
+            sel = [r for r in rows if lang in (r["lang"], "all") and expect in (r["expect"], "all")]
+            if sel:
+                by[f"{lang}/{expect}"] = {"n": len(sel), "context": share(sel, "context"), "alone": share(sel, "alone")}
+    return {"questions": str(path), "n": len(rows), "by": by, "rows": rows,
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+def format_conversations(report: dict[str, Any], misses: bool = False) -> str:
+    lines = [f"Conversations: {report['n']} ({report['questions']}); the last reply is right when it shows a "
+             "gold passage (or refuses a harmful last turn).",
+             f"{'lang/expect':<14} {'n':>3} {'with context':>13} {'each alone':>11}"]
+    for key, v in report["by"].items():
+        lines.append(f"{key:<14} {v['n']:>3} {v['context']:>13.0%} {v['alone']:>11.0%}")
+    if misses:
+        lines.append("Conversations whose last reply is not right (with context):")
+        lines += [f"  {r['id']} [{r['kind']}/{r['move']}] {r['note']}" for r in report["rows"] if not r["context"]]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------
 # Safety guard evaluation (tests/eval/safety.jsonl)
 
 

@@ -21,19 +21,22 @@ from __future__ import annotations
 
 import re
 
-from bot import answers, cite, render
+from bot import answers, cite, render, script
 from bot.reply import Reply
 from bot.resources import Resources
 
 
 _LEADS = ("lead", "lead_filtered", "lead_more", "source_lead", "paragraph_lead", "paragraph_unnumbered",
-          "original_lead")
+          "original_lead", "shown_lead")
 _PLACEHOLDERS = ("first", "last", "total", "document", "label", "number", "citation")
 
 
-def _template(engine: Resources, lang: str, key: str) -> re.Pattern[str]:
-    """A reply template as a pattern; each ``{placeholder}`` matches any text on one line."""
+def _template(engine: Resources, lang: str, key: str, traditional: bool = False) -> re.Pattern[str]:
+    """A reply template as a pattern; each ``{placeholder}`` matches any text on one line
+    (``traditional``: the template as a reader of traditional characters gets it)."""
     raw = engine.texts.t(lang, key, **{name: "\x00" for name in _PLACEHOLDERS})
+    if traditional:
+        raw = script.to_traditional(raw)
     return re.compile("^" + "[^\n]+".join(re.escape(p) for p in raw.split("\x00")) + "$")
 
 
@@ -82,15 +85,22 @@ def problems(reply: Reply, engine: Resources) -> list[str]:
                 out.append(f"footnote {n.id} of {q.id} is not the passage's")
             elif n.shown not in (note.text, note.text_en):
                 out.append(f"footnote {n.id} of {q.id} shows text of its own")
-    first, *rest = reply.lead.split("\n")
-    if not any(_template(engine, lang, key).match(first) for key in _LEADS):
+    hant = reply.data.get("script") == "hant"
+    conv = script.to_traditional if hant else str
+    lines = reply.lead.split("\n")
+    if reply.resolved_query:   # "Searching for: ..." — what the conversation made of the message
+        if lines[0] != conv(engine.texts.t(lang, "searching_for", query=reply.resolved_query)):
+            out.append("the line saying what was searched is no reply template")
+        lines = lines[1:]
+    first, *rest = lines
+    if not any(_template(engine, lang, key, hant).match(first) for key in _LEADS):
         out.append(f"lead line is no reply template: {first[:60]!r}")
     notice = reply.data.get("notice")
     if rest != ([f"({notice})"] if notice and rest else []):
         out.append("lead carries text other than the search notice")
-    if reply.disclaimer != answers.disclaimer(engine, lang):
+    if reply.disclaimer != conv(answers.disclaimer(engine, lang)):
         out.append("disclaimer differs from data/disclaimer.yml")
-    if reply.source_label != engine.texts.source_label(lang):
+    if reply.source_label != tuple(conv(x) for x in engine.texts.source_label(lang)):
         out.append("source lines are no reply template")
     if reply.text != render.web_text(reply):
         out.append("unsourced text: the reply text is not exactly its quotes, sources and disclaimer")

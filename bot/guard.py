@@ -932,6 +932,17 @@ REFERS = re.compile(r"\b(?:it|its|this|that|these|those|them|they|one|ones|the (
                     r"里面|提到的|说的")
 
 
+# a follow-up asking what the authorities can do ("警察能不能反过来用这个？", "can police use it too?")
+# is a policy question about the topic just discussed, whatever that topic was
+AUTHORITY_ASKS = re.compile(
+    r"^\W*(?:(?:and|so|ok|okay|but|then)\W+)?(?:can|could|do|does|should|would|will|are|is|may|might)\s+(?:the\s+)?"
+    r"(?:police|cops|law enforcement|investigators?|authorities|governments?|states?|regulators?|platforms?|prosecutors?|"
+    r"courts?|judges?|member states|banks?)\b"
+    r"|^\W*(?:那|那么|那你说|所以)?\W*(?:警察|警方|执法(?:机关|部门|人员)?|公安(?:机关)?|政府|国家|监管(?:部门|机构)?|平台|"
+    r"检察(?:院|官)|法院|法官|银行)(?:能不能|能否|可不可以|可以|是否|会不会|应不应该|应该|有没有|有无|要不要|怎么|如何)",
+    re.I)
+
+
 def _continues(text: str) -> bool:
     """Whether a message reads as a follow-up to the previous one: it says so, refers back, is
     short, or asks for something without naming what it is about."""
@@ -970,8 +981,10 @@ def check(text: str, history: Iterable[str], intent: str | None, confidence: flo
             # "walk me through it, start to finish" after a policy question names nothing harmful
             # of its own: the rules found nothing operational, so only a near-certain classifier refuses
             last = rules(previous[-1])
-            policy_follow_up = together is None and not categories(normalise(text)) \
-                and last is not None and last.decision == ANSWER
+            policy_follow_up = together is None and (
+                (bool(AUTHORITY_ASKS.search(normalise(text)))
+                 and not re.search(r"\b(?:i|me|my|we|us|our|i'm|i've)\b|我|咱", normalise(text)))
+                or (not categories(normalise(text)) and last is not None and last.decision == ANSWER))
         combined_probs = classifier.probabilities(combined)
     rule = alone
     probs = classifier.probabilities(message)

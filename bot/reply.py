@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.conversation import Understood
 from bot.corpus import Passage
 from bot.search import Span
 
@@ -121,6 +122,8 @@ class Reply:
     full: bool = False                           # passages shown in full, with their footnotes
     source_label: tuple[str, str] = ("", "")     # the words around a citation ("Source: ", "")
     data: dict[str, Any] = field(default_factory=dict)   # the payload's other fields
+    understood: Understood | None = None         # how the message was read in its conversation
+    resolved_query: str = ""                     # what was searched, when the conversation changed it
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -140,5 +143,9 @@ class Reply:
             out["lead"] = self.lead
         if self.full:
             out["full"] = True
+        if self.resolved_query:
+            out["resolved_query"] = self.resolved_query
+        if self.understood is not None:
+            out["move"] = self.understood.move
         out.update(self.data)
         return out

@@ -2,7 +2,8 @@
 
 ``handle`` runs the guard (``bot/guard.py``) before any search: a refusal (kind ``refusal``,
 no citations), a referral to help (kind ``support``) or the answer from ``bot/answers.py``.
-The CLI (``bot ask``), the Rasa actions and the tests all call it. Reply text comes from
+The CLI (``bot ask``), the Rasa actions and the tests all call it; an answer goes through the
+dialogue stage (``bot/dialogue.py``), which reads the message in its conversation. Reply text comes from
 ``data/safety.yml`` and ``data/help_resources.yml`` (``bot/texts.py``).
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from bot import answers, guard, lang as lang_mod
+from bot import dialogue, followup, guard, lang as lang_mod, script
 from bot.conversation import Context
 from bot.reply import Button, Reply
 from bot.resources import Resources
@@ -56,10 +57,15 @@ def handle(engine: Resources, text: str, ctx: Context | None = None, history: li
     """
     ctx = ctx or Context()
     lang = lang_mod.reply_lang(text, ctx.lang)
-    verdict = engine.guard.check(text, history=history or [], intent=intent, confidence=confidence)
+    history = list(history or [])
+    if ctx.last_kind == "refusal" and not followup.cues(script.normalise(text or "")).leans_back:
+        history = []   # a new question after a refusal is judged on its own merits, not the refused one's
+    verdict = engine.guard.check(text, history=history, intent=intent, confidence=confidence)
     log.debug("guard: %s (%s)", verdict.decision, "; ".join(verdict.signals))
     if verdict.decision == guard.REFUSE:
-        return refusal(engine.texts, lang, verdict.category)
-    if verdict.decision == guard.SUPPORT:
-        return support(engine.texts, lang, verdict.need)
-    return answers.respond(engine, text, ctx, doc=doc)
+        reply = refusal(engine.texts, lang, verdict.category)
+    elif verdict.decision == guard.SUPPORT:
+        reply = support(engine.texts, lang, verdict.need)
+    else:
+        reply = dialogue.respond(engine, text, ctx, doc=doc)
+    return dialogue.reply_in_script(reply, dialogue.script_of(text, ctx.script))

@@ -9,6 +9,7 @@ original and of the English reading. Citations and reply text are made later, fr
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
@@ -268,10 +269,14 @@ class Searcher:
             return None, f"unknown document {doc!r}; searched all documents"
         return {r for r, pi in enumerate(self.idx.rows) if self.idx.passages[pi].doc_id == doc_id}, ""
 
-    def search(self, query: Any, top_k: int | None = None, doc: str | None = None) -> SearchResult:
-        """Search the corpus. Raises ``EmptyQuery`` for an empty query; ``doc`` filters by document."""
+    def search(self, query: Any, top_k: int | None = None, doc: str | None = None,
+               prefer: frozenset[str] = frozenset()) -> SearchResult:
+        """Search the corpus. Raises ``EmptyQuery`` for an empty query; ``doc`` filters by document;
+        ``prefer``: documents the conversation just discussed, weighed as if the question named them."""
         settings = self.settings
         q = self.prepare(query)
+        if prefer and not q.doc_refs:
+            q = dataclasses.replace(q, doc_refs=frozenset(prefer))
         top_k = max(1, min(int(top_k or settings.top_k), 50))
         allowed, notice = self.rows_of(doc)
         if q.truncated:

