@@ -47,8 +47,10 @@ $(MODEL): $(VENV)/.installed config.yml domain.yml $(RASA_DATA) $(wildcard rasa_
 validate: setup         ## rasa data validate
 	$(RASA) data validate --data $(RASA_DATA) --domain domain.yml --config config.yml --fail-on-warnings
 
-eval: index train       ## retrieval quality, NLU cross-validation, safety guard (docs/retrieval.md, nlu.md, safety.md)
+eval: index train       ## retrieval quality (document-worded and everyday sets), conversations, NLU cross-validation, safety guard (docs/)
 	mkdir -p bench/out && $(PY) -m bot eval --out bench/out/eval.json
+	$(PY) -m bot everyday --out bench/out/everyday.json
+	$(PY) -m bot conversations --out bench/out/conversations.json
 	$(PY) bench/nlu_eval.py
 	$(PY) -m bot safety --out bench/out/safety.json
 
