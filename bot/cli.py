@@ -175,7 +175,11 @@ def _rasa_chat(url: str) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    """Interactive search loop in the terminal (type a question; empty line or Ctrl-D quits)."""
+    """A conversation in the terminal without Rasa: the replies the action gives, follow-ups
+    read with what was said before (``--search``: the raw search results instead). Empty line
+    or Ctrl-D quits."""
+    from bot import dialogue
+    from bot.conversation import Context
     from bot.query import EmptyQuery
 
     if args.rasa:
@@ -184,6 +188,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     engine = _engine()
     engine.searcher  # noqa: B018
     print("Ask about the documents in English or Chinese. Empty line to quit.")
+    ctx, history = Context(), []
     while True:
         try:
             line = input("\n? ").strip()
@@ -193,7 +198,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if not line:
             return 0
         try:
-            print(format_results(engine.search(line, top_k=args.top_k).to_dict(engine.index)))
+            if args.search:
+                print(format_results(engine.search(line, top_k=args.top_k).to_dict(engine.index)))
+                continue
+            reply = engine.handle(line, ctx, history=history[-2:])
+            print(reply.text)
+            ctx = dialogue.after(ctx, reply, line)
+            history.append(line)
         except EmptyQuery:
             print("Please type a question.")
 
@@ -411,8 +422,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--batch", metavar="FILE", help="one question per line ('-' for stdin); JSON lines out")
     a.set_defaults(func=cmd_ask)
 
-    ch = sub.add_parser("chat", help="interactive search in the terminal")
-    ch.add_argument("--top-k", type=int, default=3)
+    ch = sub.add_parser("chat", help="a conversation in the terminal (follow-ups understood), without Rasa")
+    ch.add_argument("--search", action="store_true", help="print the raw search results instead of the replies")
+    ch.add_argument("--top-k", type=int, default=3, help="results per question with --search")
     ch.add_argument("--rasa", metavar="URL", help="talk to a running Rasa server instead (e.g. http://127.0.0.1:5005)")
     ch.set_defaults(func=cmd_chat)
 

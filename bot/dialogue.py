@@ -50,8 +50,11 @@ def topic_words(engine: Resources, text: str, drop_names: bool = False) -> str:
         words = [w for w in words if w not in names]
     seen: list[str] = []
     for w in words:
-        if w not in seen:
-            seen.append(w)
+        # as the user wrote it ("PhotoDNA", not the lower-cased search word)
+        m = re.search(re.escape(w), q.text, re.I)
+        shown = m.group(0) if m else w
+        if shown not in seen:
+            seen.append(shown)
     return " ".join(seen)
 
 

@@ -119,19 +119,19 @@ def test_disguised_and_split_requests_are_refused_through_rasa(stack: Stack) -> 
 
 
 def test_a_conversation_over_rest_resolves_follow_ups_like_the_engine(stack: Stack) -> None:
-    """Pronoun, narrowing and topic switch over REST: the payload says what was searched, and
-    the conversation state survives between messages in Rasa's slots."""
+    """Narrowing, a pronoun and a topic switch over REST: the payload says what was searched,
+    and the conversation state survives between messages in Rasa's slots."""
     sender = uuid.uuid4().hex
-    first = custom(stack.send("What is PhotoDNA?", sender))
+    first = custom(stack.send("What do the documents say about 3D-printed guns?", sender))
     assert first["kind"] == "answer" and "resolved_query" not in first
-    follow = stack.send("does it raise privacy concerns?", sender)
+    narrowed = custom(stack.send("only in the Kyoto report", sender))
+    assert narrowed["kind"] == "answer" and {c["doc_id"] for c in narrowed["citations"]} == {"congress-ws4-report"}
+    follow = stack.send("what problems do they cause for law enforcement?", sender)
     payload = custom(follow)
-    assert payload["kind"] == "answer" and "photodna" in payload["resolved_query"].lower()
+    assert payload["kind"] == "answer" and "3D" in payload["resolved_query"]
     assert f"Searching for: {payload['resolved_query']}" in text(follow)
-    narrowed = custom(stack.send("only in the IPIE brief", sender))
-    assert narrowed["kind"] == "answer" and {c["doc_id"] for c in narrowed["citations"]} == {"ipie-csea-2026"}
-    switched = custom(stack.send("ok, different question: how do smugglers use social media?", sender))
-    assert "photodna" not in (switched.get("resolved_query") or "").lower()
+    switched = custom(stack.send("ok, different question: what is PhotoDNA?", sender))
+    assert switched["kind"] == "answer" and "3D" not in switched.get("resolved_query", "")
 
 
 def test_a_refusal_does_not_spill_onto_the_next_question_over_rest(stack: Stack) -> None:
