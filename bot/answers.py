@@ -170,7 +170,7 @@ def from_result(engine: Resources, result: SearchResult, lang: str, doc: str | N
     t = engine.texts.t
     searching = t(lang, "searching_for", query=resolved) + "\n" if resolved else ""
     if result.status != "ok" or not hits:
-        reply = no_answer(engine, lang, **common)
+        reply = near_miss(engine, lang, result, common) if result.near is not None else no_answer(engine, lang, **common)
         if searching:
             reply.text = searching + reply.text
             reply.resolved_query = resolved
@@ -229,6 +229,23 @@ def no_answer(engine: Resources, lang: str, **data: Any) -> Reply:
         text += "\n" + t(lang, "no_answer_try") + "\n" + "\n".join(f"• {e}" for e in examples)
     return Reply("no_answer", lang, text, buttons=[Button(e, e) for e in examples],
                  data={"suggestions": examples, **data})
+
+
+def near_miss(engine: Resources, lang: str, result: SearchResult, common: dict[str, Any]) -> Reply:
+    """"Not in the documents" for a missing fact, saying what the closest passage does give:
+    its citation and its best sentence, verbatim (the payload's ``near``)."""
+    hit = result.near
+    assert hit is not None
+    p = hit.passage
+    english = lang != "zh" and bool(p.text_en) and bool(hit.highlights_en)
+    span = (hit.highlights_en if english else hit.highlights)[:1]
+    sentence = span[0].text.strip() if span else (p.text_en if english else p.text)[:200]
+    citation = engine.index.citation(p, lang)
+    text = engine.texts.t(lang, "no_answer_near", citation=citation, sentence=sentence)
+    return Reply("no_answer", lang, text, buttons=[Button(engine.texts.t(lang, "buttons.full"), "/show_source")],
+                 data={**common, "suggestions": [],
+                       "near": {"id": p.id, "citation": citation, "sentence": sentence,
+                                "reading": "translation" if english else "original"}})
 
 
 def more(engine: Resources, ctx: Context) -> Reply:

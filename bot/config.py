@@ -75,6 +75,9 @@ class Settings:
     # Confidence below this means "not in the documents" (status no_answer).
     # (unset: the threshold stored with the trained ranker in data/ranker.json)
     min_confidence: float | None = None
+    # A declined question whose asked-for fact is missing names the closest passage when at least
+    # this share of its words is in that passage (bot/search.py near_miss)
+    near_coverage: float = 0.5
 
     # Safety guard (bot/guard.py): classifier probabilities and Rasa intent confidence
     guard_harmful_probability: float = 0.5   # refuse when no rule applies

@@ -234,6 +234,9 @@ def after(ctx: Context, reply: Reply, text: str = "") -> Context:
     elif reply.kind == "no_answer" and understood is not None and understood.move in ("new", "switch"):
         # a new topic the documents do not cover: later follow-ups must not lean on the old one
         new.topic, new.last_query, new.shown, new.offset = understood.query or None, None, [], 0
+        near = reply.data.get("near")
+        if near:   # "show the full paragraph" opens the closest passage named in the reply
+            new.shown = [near["id"]]
     elif reply.kind == "refusal":
         new.topic, new.last_query, new.shown, new.offset = None, None, [], 0
     elif reply.kind == "info" and reply.data.get("doc_filter") is not None:

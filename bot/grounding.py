@@ -48,6 +48,19 @@ def problems(reply: Reply, engine: Resources) -> list[str]:
     if kind in ("refusal", "support", "no_answer"):
         if reply.citations or reply.quotes:
             out.append(f"{kind} carries citations or passages")
+        near = reply.data.get("near") if kind == "no_answer" else None
+        if near:   # the closest passage of a declined question: its citation and a verbatim sentence
+            p = idx.passage(near["id"])
+            if p is None:
+                out.append(f"closest passage {near['id']} is not in the corpus")
+            else:
+                if near["citation"] != idx.citation(p, lang):
+                    out.append(f"closest passage {p.id} is cited wrongly")
+                if near["sentence"] not in (p.text_en if near["reading"] == "translation" else p.text):
+                    out.append(f"the sentence quoted from {p.id} is not in it")
+                if reply.text != engine.texts.t(lang, "no_answer_near", citation=near["citation"],
+                                                sentence=near["sentence"]) and not reply.resolved_query:
+                    out.append("the closest-passage reply is no reply template")
         return out
     if kind != "answer":
         return out

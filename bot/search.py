@@ -60,6 +60,9 @@ class SearchResult:
     confidence: float
     notice: str = ""
     hits: list[Hit] = field(default_factory=list)
+    # declined for a missing fact (a year, figure, kind of body) although the closest passage is
+    # on the question's subject: that passage, so the reply can say what the documents do give
+    near: Hit | None = None
 
     @property
     def topics(self) -> list[str]:
@@ -260,6 +263,22 @@ class Searcher:
         best = sorted(scored[:n], key=lambda x: x[1])
         return tuple(Span(s, e, text[s:e], round(sc, 4)) for sc, s, e in best)
 
+    def near_miss(self, q: Query, ctx: rankers_mod.SearchContext, top: Candidate) -> Hit | None:
+        """The closest passage of a declined question when what is missing is the asked-for fact
+        (a date, figure, kind of institution) and not the subject: no unknown names, and most of
+        the question's words are in the passage (``settings.near_coverage``)."""
+        cover = self.coverage(q, top)
+        if not (cover["fact_missing"] or cover["type_missing"]):
+            return None
+        if cover["unknown_names"] or cover["zh_unknown_proper"]:
+            return None
+        if max(cover["top_coverage"], cover["en_top_coverage"]) < self.settings.near_coverage:
+            return None
+        p = self.idx.row_passage(top.row)
+        hl = self.highlights(q, ctx, top.row, 1)
+        hl_en = self.highlights(q, ctx, top.row, 1, "english") if p.text_en else ()
+        return Hit(p, top.row, top.fused, dict(top.raw), tuple(top.ranks), hl, hl_en, tuple(self.idx.topics[top.row]))
+
     def rows_of(self, doc: str | None) -> tuple[set[int] | None, str]:
         """The rows of the document ``doc`` refers to, and a notice when it refers to none."""
         if not doc:
@@ -288,6 +307,7 @@ class Searcher:
             return result
         result.confidence = self.confidence(q, cands)
         if result.confidence < self.threshold():
+            result.near = self.near_miss(q, ctx, cands[0])
             return result
         result.status = "ok"
         for c in cands[:top_k]:

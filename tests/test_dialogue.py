@@ -152,3 +152,21 @@ def test_a_traditional_question_gets_traditional_sentences_and_the_documents_as_
         assert q.excerpt in q.passage.text        # quotes stay in the documents' own (simplified) script
     simplified = engine.handle("网上诈骗集团怎样找受害人？", Context())
     assert simplified.lead.startswith("文件中的相关内容如下")
+
+
+def test_a_missing_figure_is_declined_naming_what_the_documents_do_give(engine: Engine) -> None:
+    from bot import answers, grounding
+
+    question = "How much money did Microsoft receive for donating PhotoDNA?"
+    reply = engine.handle(question, Context())
+    assert reply.kind == "no_answer" and not reply.citations     # declined: no guess
+    near = reply.data["near"]
+    assert "PhotoDNA" in engine.index.passage(near["id"]).text_en
+    assert near["citation"] in reply.text and near["sentence"] in reply.text
+    assert not grounding.problems(reply, engine)
+    # "Full paragraph" opens that passage
+    ctx = dialogue.after(Context(lang="en"), reply, question)
+    full = answers.source(engine, ctx)
+    assert full.kind == "answer" and [q.id for q in full.quotes] == [near["id"]]
+    # a question on a subject the documents do not cover names no passage
+    assert "near" not in engine.handle("明天会下雨吗？", Context()).data
