@@ -135,6 +135,7 @@ class Engine:
     def warm_up(self) -> None:
         """Load everything and answer one real search, so the first user waits for nothing."""
         self.searcher.search("3D printing")
+        language.pos_tags("联合国")   # jieba's part-of-speech tables (the evidence checks' place names)
         self.guard.classifier   # noqa: B018 - loads (or trains) the classifier
         self.texts  # noqa: B018
 

@@ -176,6 +176,11 @@ class Asked:
     def matches(self, text: str, text_en: str = "") -> dict[str, float]:
         """Per asked kind: 1 when the passage states such a thing, -1 when it does not, 0 when
         not asked (candidate features for the fusion)."""
+        if not (self.fact or self.who or self.which):
+            return {"fact_match": 0.0, "who_match": 0.0, "which_match": 0.0}
+        return dict(_matches(self, text, text_en))
+
+    def _matches(self, text: str, text_en: str) -> dict[str, float]:
         both = f"{text}\n{text_en}"
         lower = both.lower()
 
@@ -188,6 +193,12 @@ class Asked:
             "which_match": sign(bool(self.which), all(re.search(_TYPE_WORDS.get(k, re.escape(k)), lower)
                                                       for k in self.which)),
         }
+
+
+@lru_cache(maxsize=65536)
+def _matches(asked: Asked, text: str, text_en: str) -> tuple[tuple[str, float], ...]:
+    """``Asked.matches`` for one passage, cached: the same passages come back for many questions."""
+    return tuple(asked._matches(text, text_en).items())
 
 
 def type_missing(question: str, text: str, text_en: str = "") -> bool:

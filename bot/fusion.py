@@ -69,12 +69,15 @@ def candidate_features(rows: Sequence[dict[str, float]], zh: bool, rankers: Sequ
         return np.zeros((0, len(order)))
     top = {r.raw_key: max(row[r.raw_key] for row in rows) for r in rankers}
     z = 1.0 if zh else 0.0
+    named = [(r, f"rank_{r.name}", [(kind, _feature_name(r.name, kind)) for kind in r.features]) for r in rankers]
+    base_order = base_features(rankers)
+    canonical = list(order) == base_order + [f"zh_{n}" for n in base_order]
     out = []
     for row in rows:
         f: dict[str, float] = {}
-        for r in rankers:
+        for r, rank_key, kinds in named:
             v, best = row[r.raw_key], top[r.raw_key]
-            for kind in r.features:
+            for kind, feature in kinds:
                 if kind == "cos":
                     x = v
                 elif kind == "gap":
@@ -84,13 +87,17 @@ def candidate_features(rows: Sequence[dict[str, float]], zh: bool, rankers: Sequ
                 elif kind == "abs":
                     x = v / (v + 10.0)
                 else:  # rr
-                    x = 1.0 / (RRF_K + row[f"rank_{r.name}"])
-                f[_feature_name(r.name, kind)] = x
+                    x = 1.0 / (RRF_K + row[rank_key])
+                f[feature] = x
         f["has_children"] = row["has_children"]
         f["log_length"] = math.log(max(1.0, row["length"]))
         f["doc_named"] = row["doc_named"]
         for name in SHAPE_FEATURES[3:]:
             f[name] = row[name]
+        if canonical:   # the model's columns are the base features, then their Chinese copies
+            base = list(f.values())
+            out.append(base + [x * z for x in base])
+            continue
         for name in list(f):
             f[f"zh_{name}"] = f[name] * z
         out.append([f[name] for name in order])

@@ -15,6 +15,8 @@ if it is a new kind); ``bot/fusion.py`` derives its features from the declaratio
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, ClassVar
 
@@ -81,7 +83,7 @@ class Ranker:
     fallback: str | None = None
     kind: ClassVar[str] = ""
 
-    @property
+    @functools.cached_property
     def raw_key(self) -> str:
         """The name of its score among a candidate's raw signals."""
         return f"{self.name}_cos" if self.kind in ("dense", "sentences") else self.name

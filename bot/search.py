@@ -154,6 +154,7 @@ class Searcher:
         asked = evidence.Asked.of(q.text)
         searched = {name: reading for name, reading in self.idx.readings.items()
                     if name != "original" and ctx.reading(name) is not None}
+        ranker_readings = {r.name: ctx.reading(r.reading) for r in self.rankers}
         cands = []
         for k, row in enumerate(row_list):
             c = Candidate(row)
@@ -162,7 +163,7 @@ class Searcher:
             for name, reading in searched.items():
                 raw[f"has_{name}"] = 1.0 if reading.has[row] else 0.0
             for r in self.rankers:
-                reading = ctx.reading(r.reading)
+                reading = ranker_readings[r.name]
                 if r.name in exact and reading is not None and reading.has[row]:
                     raw[r.raw_key] = float(exact[r.name][k])
                     raw[f"rank_{r.name}"] = c.ranks.get(r.name, missing)
