@@ -179,7 +179,8 @@ def from_result(engine: Resources, result: SearchResult, lang: str, doc: str | N
     if not page:
         return info(engine, lang, "lead_no_more", **common, next_offset=None, total=len(hits))
     if offset:
-        lead = t(lang, "lead_more", first=offset + 1, last=offset + len(page), total=len(hits))
+        lead = (t(lang, "lead_more", first=offset + 1, last=offset + len(page), total=len(hits)) if len(page) > 1
+                else t(lang, "lead_more_one", first=offset + 1, total=len(hits)))
     elif doc and engine.index.catalog.resolve(doc):
         lead = t(lang, "lead_filtered", document=engine.index.catalog.name(engine.index.catalog.resolve(doc) or "", lang))
     else:

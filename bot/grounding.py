@@ -26,7 +26,7 @@ from bot.reply import Reply
 from bot.resources import Resources
 
 
-_LEADS = ("lead", "lead_filtered", "lead_more", "source_lead", "paragraph_lead", "paragraph_unnumbered",
+_LEADS = ("lead", "lead_filtered", "lead_more", "lead_more_one", "source_lead", "paragraph_lead", "paragraph_unnumbered",
           "original_lead", "shown_lead")
 _PLACEHOLDERS = ("first", "last", "total", "document", "label", "number", "citation")
 

@@ -143,6 +143,26 @@ def test_more_after_the_last_page_says_that_was_everything(engine: Engine) -> No
     assert again.text == engine.texts.t("en", "lead_no_more")   # not the first page again
 
 
+def test_a_last_page_of_one_passage_is_not_labelled_as_a_range(engine: Engine) -> None:
+    import re
+
+    from bot import answers
+
+    # questions with an odd number of results (9), so the last page holds one passage
+    for question, lang in (("What do the documents say about 3D-printed guns?", "en"),
+                           ("为什么说金融体系是打击技术助长的儿童性剥削中最薄弱的环节？", "zh")):
+        ctx = Context(lang=lang)
+        reply = engine.handle(question, ctx)
+        ctx = dialogue.after(ctx, reply, question)
+        leads = []
+        while reply.kind == "answer" and len(leads) < 10:
+            reply = answers.more(engine, ctx)
+            ctx = dialogue.after(ctx, reply)
+            leads.append(reply.lead)
+        assert leads and not any(re.search(r"(\d+)–\1(?!\d)", lead) for lead in leads), leads   # not "第9–9段"
+        assert any(re.search(r"passage \d+ of|（第\d+段，", lead) for lead in leads), leads
+
+
 def test_a_traditional_question_gets_traditional_sentences_and_the_documents_as_printed(engine: Engine) -> None:
     question = "網上詐騙集團點樣搵受害人？"
     reply = engine.handle(question, Context())
