@@ -15,7 +15,7 @@ from typing import Any
 class Understood:
     """What a message to the documents was taken to mean in its conversation (``bot/dialogue.py``)."""
 
-    move: str                      # new | continue | switch | narrow | widen | shown | item
+    move: str                      # new | continue | switch | narrow | widen | shown | item | nothing
     query: str = ""                # what is searched ("" when nothing is)
     resolved: bool = False         # the conversation changed what is searched (the reply says so)
     doc: str | None = None         # the document filter in force

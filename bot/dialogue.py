@@ -132,6 +132,9 @@ def understand(engine: Resources, text: str, ctx: Context, doc: str | None = Non
         return Understood("switch", cue.text, True, doc_new, generic, reasons=("topic switch",)), \
             _search(engine, cue.text, doc_new, generic)
     if not topic:
+        if (cue.shown or cue.letter or cue.ordinal is not None) and len(_own_content(engine, cue.text)) <= 2:
+            # "which paragraph was that?" with nothing shown yet: nothing to point at
+            return Understood("nothing", "", False, active, reasons=("points back, nothing shown",)), None
         return Understood("new", text, False, active), _search(engine, text, active)
     own = _own_content(engine, cue.text)
     rest = simple
@@ -201,6 +204,8 @@ def respond(engine: Resources, text: str, ctx: Context, doc: str | None = None) 
         if p is not None and understood.move == "shown":
             lead = engine.texts.t(lang, "shown_lead", citation=engine.index.citation(p, lang))
         reply = answers.show_passages(engine, list(understood.passages), lang, lead=lead)
+    elif understood.move == "nothing":
+        reply = answers.info(engine, lang, "no_previous")
     elif result is None:
         reply = answers.unclear(engine, lang)
     else:

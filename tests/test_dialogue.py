@@ -105,6 +105,13 @@ def test_which_paragraph_was_that_shows_the_passage_with_its_citation(engine: En
     assert first.quotes[0].citation in then.lead
 
 
+def test_pointing_back_with_nothing_shown_says_so(engine: Engine) -> None:
+    for text in ("which paragraph was that?", "出处是哪一段？"):
+        reply = last(engine, text)
+        assert reply.kind == "info" and reply.understood.move == "nothing"
+        assert reply.text == engine.texts.t("zh" if "出处" in text else "en", "no_previous")
+
+
 def test_a_letter_opens_that_item_of_the_paragraph_shown(engine: Engine) -> None:
     _, replies = evaluate.replay(engine, ["what does the UN crime congress paper recommend?", "and (e)?"])
     shown = replies[0].quotes[0].passage
