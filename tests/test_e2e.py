@@ -141,6 +141,29 @@ def test_a_refusal_does_not_spill_onto_the_next_question_over_rest(stack: Stack)
     assert custom(stack.send("How do traffickers use cryptocurrency?", sender))["kind"] == "answer"
 
 
+def test_rest_bodies_rasa_cannot_take_get_a_clear_400(stack: Stack) -> None:
+    """Not an object, no sender (which would share one "default" conversation), a message that
+    is not a string, oversized metadata: a 400 naming the problem, never a 500 or a silent []."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    url = f"http://127.0.0.1:{stack.rasa_port}/webhooks/rest/webhook"
+    cases = {b"[1, 2]": "JSON object", b"not json": "JSON object",
+             json.dumps({"message": "What is PhotoDNA?"}).encode(): "sender",
+             json.dumps({"sender": "", "message": "hi"}).encode(): "sender",
+             json.dumps({"sender": "a", "message": None}).encode(): "message",
+             json.dumps({"sender": "a", "message": 42}).encode(): "message",
+             json.dumps({"sender": "a", "message": "hi", "metadata": {"x": "y" * 20_000}}).encode(): "metadata"}
+    for body, names in cases.items():
+        req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=30)
+        assert err.value.code == 400, body
+        assert names in json.loads(err.value.read().decode())["error"], body
+    assert custom(stack.send("What is PhotoDNA?"))["kind"] == "answer"   # a well-formed message still works
+
+
 def test_policy_questions_on_sensitive_topics_are_answered_through_rasa(stack: Stack) -> None:
     for question in ("How do traffickers use cryptocurrency?", "How do offenders groom children online?",
                      "犯罪分子如何在网上诱骗儿童？"):

@@ -226,7 +226,7 @@ def test_channel_credentials_from_the_environment(tmp_path: Any) -> None:
     creds = __import__("yaml").safe_load(text)
     assert creds["rasa_addons.telegram.TelegramInput"]["access_token"] == "${TELEGRAM_TOKEN}"
     assert "api_url" not in creds["rasa_addons.telegram.TelegramInput"]  # optional and unset
-    assert "rest" in creds and "rasa_addons.socketio.SocketIOInput" in creds
+    assert "rasa_addons.rest.RestInput" in creds and "rasa_addons.socketio.SocketIOInput" in creds
     with pytest.raises(channels.ChannelConfigError, match="SLACK_SIGNING_SECRET"):
         channels.enabled({"SLACK_BOT_TOKEN": "xoxb-1"})
     assert json.dumps(channels.status({})).count(": off") == len(channels.CHANNELS)
