@@ -178,7 +178,6 @@ def cmd_chat(args: argparse.Namespace) -> int:
     """A conversation in the terminal without Rasa: the replies the action gives, follow-ups
     read with what was said before (``--search``: the raw search results instead). Empty line
     or Ctrl-D quits."""
-    from bot import dialogue
     from bot.conversation import Context
     from bot.query import EmptyQuery
 
@@ -201,9 +200,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
             if args.search:
                 print(format_results(engine.search(line, top_k=args.top_k).to_dict(engine.index)))
                 continue
-            reply = engine.handle(line, ctx, history=history[-2:])
+            reply, ctx = engine.turn(line, ctx, history=history[-2:])
             print(reply.text)
-            ctx = dialogue.after(ctx, reply, line)
             history.append(line)
         except EmptyQuery:
             print("Please type a question.")

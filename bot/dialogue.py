@@ -112,12 +112,12 @@ def _item(engine: Resources, ctx: Context, cue: followup.Cues) -> tuple[str, ...
     return ()
 
 
-def understand(engine: Resources, text: str, ctx: Context, doc: str | None = None
-               ) -> tuple[Understood, SearchResult | None]:
+def understand(engine: Resources, text: str, ctx: Context, doc: str | None = None,
+               cue: followup.Cues | None = None) -> tuple[Understood, SearchResult | None]:
     """What ``text`` means in the conversation ``ctx`` (see the module docstring), with the
     search result when one was run. ``doc``: a document named by Rasa's entity or the filter."""
     simple = script.normalise(text)
-    cue = followup.cues(simple)
+    cue = cue or followup.cues(simple)
     catalog = engine.index.catalog
     named = catalog.named_in(simple)
     topic = ctx.topic or ctx.last_query
@@ -197,7 +197,7 @@ def respond(engine: Resources, text: str, ctx: Context, doc: str | None = None) 
     in_topic = bool(ctx.topic or ctx.last_query) and (cue.leans_back or cue.ellipsis or cue.shown)
     if not answers.question_like(text) and not in_topic:
         return answers.unclear(engine, lang)
-    understood, result = understand(engine, text, ctx, doc)
+    understood, result = understand(engine, text, ctx, doc, cue)
     if understood.move in ("shown", "item"):
         p = engine.index.passage(understood.passages[0]) if understood.passages else None
         lead = None
@@ -230,10 +230,8 @@ def after(ctx: Context, reply: Reply, text: str = "") -> Context:
             new.topic = ctx.topic or str(reply.data["query"])
         elif understood.move in ("new", "switch"):
             new.topic = understood.query or str(reply.data["query"])
-        if understood is not None and understood.move in ("narrow",):
-            new.doc = understood.doc
-        if understood is not None and understood.move in ("widen", "switch"):
-            new.doc = understood.doc
+        if understood is not None and understood.move in ("narrow", "widen", "switch"):
+            new.doc = understood.doc   # a narrowing holds; widening and a topic switch lift it
     elif reply.kind == "answer":
         new.shown = [q.id for q in reply.quotes]
     elif reply.kind == "no_answer" and understood is not None and understood.move in ("new", "switch"):
@@ -260,7 +258,7 @@ def script_of(text: str, previous: str) -> str:
 def reply_in_script(reply: Reply, script_name: str) -> Reply:
     """The assistant's own sentences in traditional characters for a reader who writes them;
     quotes and citations stay as the documents print them."""
-    if script_name != "hant" or reply.lang != "zh":
+    if script_name != "hant" or reply.lang != "zh" or reply.data.get("script") == "hant":
         return reply
     return answers.to_traditional(reply)
 

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from bot import cite
+from bot.lang import CJK
 
-
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 def normalise(text: str) -> str:
@@ -99,8 +98,8 @@ class Catalog:
             patterns = []
             for key in sorted(by_name, key=len, reverse=True):
                 # "人口贩运那份背景文件": a demonstrative inside a Chinese name is still the name
-                body = "".join(re.escape(ch) + (r"(?:\s|那份|这份|那篇|这篇)*" if _CJK.match(ch) and k + 1 < len(key)
-                                                and _CJK.match(key[k + 1]) else r"\s*")
+                body = "".join(re.escape(ch) + (r"(?:\s|那份|这份|那篇|这篇)*" if CJK.match(ch) and k + 1 < len(key)
+                                                and CJK.match(key[k + 1]) else r"\s*")
                                for k, ch in enumerate(key))
                 body = body[:-3] if body.endswith(r"\s*") else body
                 # a Latin name is a whole word ("IPIE", not inside "ipiefoo"); Chinese has no word breaks

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from bot import config, embeddings, fusion, guard as guard_mod, index as index_mod, language, rankers, safety
+from bot import config, dialogue, embeddings, fusion, guard as guard_mod, index as index_mod, language, rankers, safety
 from bot.conversation import Context
 from bot.reply import Reply
 from bot.search import SearchResult, Searcher
@@ -148,3 +148,9 @@ class Engine:
                doc: str | None = None, intent: str | None = None, confidence: float = 0.0) -> Reply:
         """The reply to a message for the documents: guard, then search (``bot/safety.py``)."""
         return safety.handle(self, text, ctx, history, doc, intent, confidence)
+
+    def turn(self, text: str, ctx: Context, history: list[str] | None = None) -> tuple[Reply, Context]:
+        """One turn of a conversation without Rasa (the CLI chat, the evaluation): the reply and
+        the conversation state it leaves, as the Rasa action stores it in slots."""
+        reply = self.handle(text, ctx, history=history)
+        return reply, dialogue.after(ctx, reply, text)

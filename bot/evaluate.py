@@ -679,17 +679,18 @@ def reply_contains(reply: Any, engine: Engine, gold: list[dict[str, str]], resol
 
 def replay(engine: Engine, turns: list[str], context: bool = True) -> tuple[Any, list[Any]]:
     """Send ``turns`` as one conversation through the functions the Rasa action calls
-    (``engine.handle`` with the conversation state ``bot/dialogue.py`` leaves); ``context=False``
+    (``engine.turn``: the reply and the conversation state it leaves); ``context=False``
     answers each message on its own words (the behaviour before follow-ups were resolved).
     Returns the last reply and every reply."""
-    from bot import dialogue
     from bot.conversation import Context
 
     ctx, history, replies = Context(), [], []
     for text in turns:
-        reply = engine.handle(text, ctx if context else Context(), history=history[-2:] if context else [])
+        if context:
+            reply, ctx = engine.turn(text, ctx, history=history[-2:])
+        else:
+            reply = engine.handle(text, Context())
         replies.append(reply)
-        ctx = dialogue.after(ctx, reply, text)
         history.append(text)
     return replies[-1], replies
 

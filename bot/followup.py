@@ -6,9 +6,8 @@ carries: a topic switch ("ok, different question: ...", "换个话题"), words t
 a reference to what was shown ("which paragraph was that?", "出处是哪段？", "the footnote"),
 an ordinal ("the second one", "第三条", "(h)"), narrowing or widening ("only in the Kyoto
 report", "只看京都那份报告", "in all the documents"). ``bot/dialogue.py`` decides with these
-and with search signals; the safety guard (``bot/guard.py``) uses ``leans_back`` to judge a
-request split over two messages as a whole while a new question stands alone. Standard
-library only.
+and with search signals; ``bot/safety.py`` uses ``leans_back`` to judge a new question after a
+refusal on its own. Standard library only.
 """
 
 from __future__ import annotations
