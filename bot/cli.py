@@ -333,26 +333,26 @@ def cmd_safety(args: argparse.Namespace) -> int:
 
 
 def cmd_web(args: argparse.Namespace) -> int:
-    """Serve the chat page, presenter view and JSON API until interrupted."""
-    import time
-
+    """Serve the chat page, presenter view and JSON API (Sanic, one process) until interrupted."""
     from bot import web
 
     settings = config.settings()
+    host = args.host or settings.web_host
+    port = settings.web_port if args.port is None else args.port
     try:
-        server = web.serve(args.host, args.port, settings)
+        sock = web.listen(host, port)
     except OSError as exc:
-        print(f"error: cannot listen on {args.host or settings.web_host}:{args.port or settings.web_port} ({exc.strerror}); "
-              f"set WEB_PORT", file=sys.stderr)
+        print(f"error: cannot listen on {host}:{port} ({exc.strerror or exc}); set WEB_PORT or --port", file=sys.stderr)
         return 1
-    host, port = server.server_address[:2]
+    port = sock.getsockname()[1]
     print(f"Web page on http://localhost:{port}/ (presenter view: /presenter), talking to Rasa at {settings.rasa_url}",
           flush=True)
     try:
-        while True:
-            time.sleep(3600)
+        web.run(sock, settings)
     except KeyboardInterrupt:
-        server.shutdown()
+        pass
+    finally:
+        sock.close()
     return 0
 
 

@@ -96,6 +96,14 @@ class Settings:
     # (``/?p=<id>``). Unset: citations link to the original document where it has a UN symbol or DOI.
     public_web_url: str = _setting("", env="PUBLIC_WEB_URL")
     web_dir: Path = ROOT / "web"
+    # Limits of the web server (Sanic): seconds to receive a request's headers and body, to keep an
+    # idle connection open (also one that never sends a byte), to answer, to finish open requests on
+    # shutdown; the largest request in bytes (the API is read-only: GET requests have no body)
+    web_request_timeout: float = 10.0
+    web_keep_alive_timeout: float = 5.0
+    web_response_timeout: float = 30.0
+    web_shutdown_timeout: float = 2.0
+    web_max_request_bytes: int = 65_536
     workshop_path: Path = _setting(ROOT / "data" / "workshop.yml", env="BOT_WORKSHOP")
 
     max_query_chars: int = 2000     # longer queries are truncated with a notice
@@ -167,6 +175,32 @@ def parse(raw: str, kind: str, name: str) -> Any:
         return raw
     except ValueError as exc:
         raise SettingsError(f"{name}={raw!r} is not a valid {kind} ({exc})") from None
+
+
+def environ(s: Settings) -> dict[str, str]:
+    """The environment variables that give another process these settings (``Settings.from_env``).
+
+    Raises ``SettingsError`` for a field that differs from its default but cannot be overridden."""
+    out: dict[str, str] = {}
+    defaults = Settings()
+    for f in fields(Settings):
+        value = getattr(s, f.name)
+        name = env_name(f.name, f.metadata.get("env", ""))
+        if name is None:
+            if value != getattr(defaults, f.name):
+                raise SettingsError(f"{f.name} cannot be passed to another process")
+            continue
+        if value is None:
+            out[name] = ""
+        elif isinstance(value, bool):
+            out[name] = "1" if value else "0"
+        elif isinstance(value, tuple):
+            out[name] = ",".join(value)
+        elif isinstance(value, dict):
+            out[name] = json.dumps(value)
+        else:
+            out[name] = str(value)
+    return out
 
 
 def settings() -> Settings:

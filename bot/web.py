@@ -12,24 +12,44 @@
 The page talks to Rasa directly (socket.io, REST fallback); this server holds no conversation
 state and logs no message text. Everything it serves is public, read-only corpus data, so GET
 responses carry ``Access-Control-Allow-Origin: *`` (the widget can be embedded anywhere).
+
+The HTTP layer is Sanic's server in one process (``create_app``, ``run``): every response, errors
+included, is JSON or a page with the same security headers; a request body is drained, never
+parsed as a further request, and refused above ``web_max_request_bytes`` (413); a connection
+idle for ``web_keep_alive_timeout`` or slower than ``web_request_timeout`` to send its request
+is closed (bot/config.py). ``serve`` starts ``python -m bot web`` as a child process (tests,
+benchmarks). Nothing happens at import: the app is built by ``create_app``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import logging
 import mimetypes
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
 import threading
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote, urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import yaml
 
 from bot import cite, config, corpus as corpus_mod, index as index_mod
+
+if TYPE_CHECKING:   # Sanic is imported when an app is built, not with this module
+    from sanic import Request, Sanic
+    from sanic.response import HTTPResponse
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +59,11 @@ PAGES = {"/": "index.html", "/index.html": "index.html", "/presenter": "index.ht
 VENDOR = {"/vendor/socket.io.min.js": "socket.io-client/dist/socket.io.min.js",
           "/vendor/rasa-webchat.js": "rasa-webchat/lib/index.js"}
 BODY_KINDS = ("body", "front", "back", "caption")
+READ_ONLY = "read-only API; chat messages go to Rasa"
+# Sanic's router knows these methods; any other is refused by the HTTP layer (400/405, JSON too)
+METHODS = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
+ERRORS = {400: "bad request", 404: "not found", 405: READ_ONLY, 408: "request timeout",
+          413: "request too large (the API is read-only)", 503: "service unavailable"}
 
 
 class Api:
@@ -120,103 +145,209 @@ class Api:
         return self._yaml(self.settings.workshop_path, "groups")
 
 
-def make_handler(api: Api) -> type[BaseHTTPRequestHandler]:
-    settings = api.settings
+def content_security_policy(settings: config.Settings, path: str) -> str:
+    rasa = settings.rasa_url
+    ws = re.sub(r"^http", "ws", rasa)
+    inline = " 'unsafe-inline'" if path.startswith("/webchat") else ""   # the React widget styles inline
+    return (f"default-src 'self'; script-src 'self'; style-src 'self'{inline}; img-src 'self' data:; font-src 'self' data:; "
+            f"connect-src 'self' {rasa} {ws}; frame-ancestors 'self'; base-uri 'none'")
+
+
+def secure(response: HTTPResponse, path: str, settings: config.Settings) -> HTTPResponse:
+    """The headers every response carries (pages, data, preflights and errors alike)."""
+    headers = response.headers
+    headers.setdefault("Cache-Control", "no-cache")
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["Access-Control-Allow-Origin"] = "*"
+    if (response.content_type or "").startswith("text/html"):
+        headers["Content-Security-Policy"] = content_security_policy(settings, path)
+    return response
+
+
+def _json(data: Any, status: int = 200) -> HTTPResponse:
+    from sanic.response import raw
+
+    return raw(json.dumps(data, ensure_ascii=False).encode("utf-8"), status=status,
+               content_type="application/json; charset=utf-8")
+
+
+_names = itertools.count(1)
+
+
+def create_app(settings: config.Settings | None = None) -> Sanic:
+    """The Sanic app: routes, limits, and one JSON error handler that also sets the headers."""
+    from sanic import Sanic
+    from sanic.exceptions import PayloadTooLarge
+    from sanic.handlers import ErrorHandler
+    from sanic.response import empty, raw
+
+    settings = settings or config.settings()
+    api = Api(settings)
     node_modules = settings.root / "node_modules"
 
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "PolicyAssistantWeb"
-        protocol_version = "HTTP/1.1"
+    class JsonErrors(ErrorHandler):
+        """Every error as ``{"error": ...}`` with the security headers, never an HTML page."""
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-            log.debug("web %s", format % args)   # paths only; messages never pass through here
+        def default(self, request: Request, exception: Exception) -> HTTPResponse:
+            status = int(getattr(exception, "status_code", 500) or 500)
+            if status >= 500 and status != 503:
+                self.log(request, exception)   # the traceback goes to the log, not to the client
+            message = ERRORS.get(status, "internal error" if status >= 500 else "request refused")
+            path = getattr(request, "path", "") if request is not None else ""
+            return secure(_json({"error": message}, status), path or "", settings)
 
-        def _send(self, status: int, body: bytes, ctype: str, cache: str = "no-cache") -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Cache-Control", cache)
-            self.send_header("X-Content-Type-Options", "nosniff")
-            self.send_header("Referrer-Policy", "no-referrer")
-            self.send_header("Access-Control-Allow-Origin", "*")
-            if ctype.startswith("text/html"):
-                rasa = settings.rasa_url
-                ws = re.sub(r"^http", "ws", rasa)
-                inline = " 'unsafe-inline'" if self.path.startswith("/webchat") else ""   # the React widget styles inline
-                self.send_header("Content-Security-Policy",
-                                 f"default-src 'self'; script-src 'self'; style-src 'self'{inline}; img-src 'self' data:; font-src 'self' data:; "
-                                 f"connect-src 'self' {rasa} {ws}; frame-ancestors 'self'; base-uri 'none'")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
+    app = Sanic(f"policy_assistant_web_{os.getpid()}_{next(_names)}", error_handler=JsonErrors(),
+                env_prefix=None, configure_logging=False)   # SANIC_* variables do not apply: bot/config.py does
+    app.config.update({
+        "REQUEST_TIMEOUT": settings.web_request_timeout,
+        "KEEP_ALIVE_TIMEOUT": settings.web_keep_alive_timeout,
+        "RESPONSE_TIMEOUT": settings.web_response_timeout,
+        "GRACEFUL_SHUTDOWN_TIMEOUT": settings.web_shutdown_timeout,
+        "REQUEST_MAX_SIZE": settings.web_max_request_bytes,
+        "ACCESS_LOG": False,          # no access log: paths go to the debug log below, bodies never
+        "NOISY_EXCEPTIONS": False,
+        "MOTD": False,
+        "AUTO_RELOAD": False,
+        "FALLBACK_ERROR_FORMAT": "json",
+    })
 
-        def _json(self, data: Any, status: int = 200) -> None:
-            self._send(status, json.dumps(data, ensure_ascii=False).encode("utf-8"), "application/json; charset=utf-8")
+    def file(path: Path) -> HTTPResponse:
+        try:
+            body = path.read_bytes()
+        except OSError:
+            hint = " (run: make setup, which installs the npm packages)" if "node_modules" in str(path) else ""
+            return _json({"error": f"not available: {path.name}{hint}"}, 404)
+        ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        if ctype.startswith("text/") or ctype.endswith("javascript"):
+            ctype += "; charset=utf-8"
+        return raw(body, content_type=ctype)
 
-        def _file(self, path: Path) -> None:
-            try:
-                body = path.read_bytes()
-            except OSError:
-                hint = " (run: make setup, which installs the npm packages)" if "node_modules" in str(path) else ""
-                self._json({"error": f"not available: {path.name}{hint}"}, 404)
-                return
-            ctype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            if ctype.startswith("text/") or ctype.endswith("javascript"):
-                ctype += "; charset=utf-8"
-            self._send(200, body, ctype)
+    data = {"/api/config": api.config, "/api/documents": api.documents, "/api/suggestions": api.suggestions,
+            "/api/workshop": api.workshop, "/health": lambda: {"status": "ok"}}
 
-        def do_HEAD(self) -> None:  # noqa: N802 - stdlib naming
-            self.do_GET()
+    def get(path: str) -> HTTPResponse:
+        if path in PAGES:
+            return file(settings.web_dir / PAGES[path])
+        if path in VENDOR:
+            return file(node_modules / VENDOR[path])
+        try:
+            if path in data:
+                return _json(data[path]())
+            if path.startswith("/api/paragraphs/"):
+                pid = unquote(path[len("/api/paragraphs/"):])
+                found = api.paragraph(pid) if len(pid) < 200 else None
+                if found is None:
+                    return _json({"error": f"no paragraph with id {pid[:80]!r}"}, 404)
+                return _json(found)
+        except index_mod.IndexError_ as exc:
+            return _json({"error": f"the document index is not available ({exc}); run: make index"}, 503)
+        return _json({"error": "not found"}, 404)
 
-        def do_OPTIONS(self) -> None:  # noqa: N802
-            self.send_response(HTTPStatus.NO_CONTENT)
-            self.send_header("Access-Control-Allow-Origin", "*")
-            self.send_header("Access-Control-Allow-Methods", "GET, HEAD, OPTIONS")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+    async def handle(request: Request, path: str = "") -> HTTPResponse:
+        log.debug("web %s %s", request.method, request.path)   # the path only; bodies are never logged
+        if int(request.headers.get("content-length") or 0) > settings.web_max_request_bytes:
+            raise PayloadTooLarge("request too large")   # answered at once; Sanic then drops the connection
+        if request.method in ("GET", "HEAD"):    # Sanic sends HEAD's headers without the body
+            if request.path.startswith("/api/"):   # may load the index (seconds, once): off the event loop
+                return await asyncio.get_running_loop().run_in_executor(None, get, request.path)
+            return get(request.path)
+        if request.method == "OPTIONS":          # CORS preflight
+            response = empty(204)
+            response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+            return response
+        return _json({"error": READ_ONLY}, 405)
 
-        def do_GET(self) -> None:  # noqa: N802
-            path = urlsplit(self.path).path
-            try:
-                if path in PAGES:
-                    self._file(settings.web_dir / PAGES[path])
-                elif path in VENDOR:
-                    self._file(node_modules / VENDOR[path])
-                elif path == "/health":
-                    self._json({"status": "ok"})
-                elif path == "/api/config":
-                    self._json(api.config())
-                elif path == "/api/documents":
-                    self._json(api.documents())
-                elif path == "/api/suggestions":
-                    self._json(api.suggestions())
-                elif path == "/api/workshop":
-                    self._json(api.workshop())
-                elif path.startswith("/api/paragraphs/"):
-                    pid = unquote(path[len("/api/paragraphs/"):])
-                    data = api.paragraph(pid) if len(pid) < 200 else None
-                    if data is None:
-                        self._json({"error": f"no paragraph with id {pid[:80]!r}"}, 404)
-                    else:
-                        self._json(data)
-                else:
-                    self._json({"error": "not found"}, 404)
-            except index_mod.IndexError_ as exc:
-                self._json({"error": f"the document index is not available ({exc}); run: make index"}, 503)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
+    # One route for every path: the paths are dispatched above, as a table, so an unknown path is
+    # a JSON 404 and a write to any path a JSON 405. The handler never waits for a request body
+    # (ignore_body): it answers at once, and Sanic then drains the body under the keep-alive timeout
+    # (never parsing it as a further request) or drops the connection above REQUEST_MAX_SIZE.
+    # (A preloaded body that stalls would be answered 503 by the response timeout and then drained
+    # without any timeout: Sanic 25.12 stops checking timeouts once one has fired.)
+    app.add_route(handle, "/", methods=METHODS, name="root", ignore_body=True)
+    app.add_route(handle, "/<path:path>", methods=METHODS, name="any", ignore_body=True)
 
-        def do_POST(self) -> None:  # noqa: N802
-            self._json({"error": "read-only API; chat messages go to Rasa"}, 405)
+    @app.on_response
+    def headers(request: Request, response: HTTPResponse) -> None:
+        secure(response, request.path, settings)
 
-    return Handler
+    app.ctx.api = api
+    return app
 
 
-def serve(host: str | None = None, port: int | None = None, settings: config.Settings | None = None) -> ThreadingHTTPServer:
-    """A started server (in a daemon thread); ``shutdown()`` stops it."""
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket (``OSError`` if the address is taken)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    info = next((i for i in infos if i[0] == socket.AF_INET), infos[0])   # "localhost": 127.0.0.1, as before
+    sock = socket.socket(info[0], socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(info[4])
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def run(sock: socket.socket, settings: config.Settings | None = None) -> None:
+    """Serve on a listening socket with Sanic's server, one process, until SIGINT or SIGTERM."""
+    from sanic import Sanic
+
     settings = settings or config.settings()
-    server = ThreadingHTTPServer((host or settings.web_host, settings.web_port if port is None else port),
-                                 make_handler(Api(settings)))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="web", daemon=True).start()
-    return server
+    if not logging.getLogger().handlers:   # Sanic's start/stop notices and errors, to stderr (run/web.log)
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(settings)
+    app.prepare(sock=sock, single_process=True, access_log=False, motd=False, auto_reload=False, debug=False)
+    Sanic.serve_single(app)
+
+
+class Server:
+    """``python -m bot web`` in a child process (tests, benchmarks): ``server_address``, ``shutdown()``."""
+
+    def __init__(self, host: str, port: int, settings: config.Settings, timeout: float = 60.0) -> None:
+        if port == 0:
+            with socket.socket() as s:
+                s.bind((host, 0))
+                port = int(s.getsockname()[1])
+        self.server_address = (host, port)
+        self._log = tempfile.TemporaryFile()
+        env = {**os.environ, **config.environ(settings), "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen([sys.executable, "-m", "bot", "web", "--host", host, "--port", str(port)],
+                                        cwd=config.ROOT, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
+                                        stderr=subprocess.STDOUT, start_new_session=True)
+        url = f"http://{host}:{port}/health"
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise OSError(f"the web server exited ({self.process.returncode}): {self.output().strip()[-500:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                self.shutdown()
+                raise TimeoutError(f"the web server did not answer {url}: {self.output().strip()[-500:]}")
+            time.sleep(0.1)
+
+    def output(self) -> str:
+        """What the server printed (its log)."""
+        self._log.seek(0)
+        return self._log.read().decode("utf-8", "replace")
+
+    def shutdown(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def serve(host: str | None = None, port: int | None = None, settings: config.Settings | None = None) -> Server:
+    """A started web server (a child process, once ``/health`` answers); ``shutdown()`` stops it."""
+    settings = settings or config.settings()
+    return Server(host or settings.web_host, settings.web_port if port is None else port, settings)
