@@ -12,6 +12,8 @@ each worker and registers these actions with it.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import logging
 from typing import Any, Callable
 
@@ -19,7 +21,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import answers, dialogue, lang as lang_mod, render
+from bot import answers, dialogue, index as index_mod, lang as lang_mod, redact, render
 from bot.conversation import Context
 from bot.engine import Engine
 from bot.query import EmptyQuery
@@ -59,10 +61,34 @@ def entity(tracker: Tracker, name: str) -> str | None:
     return str(value) if value is not None else None
 
 
+def _while_rebuilding(respond: Callable[..., list[EventType]]) -> Callable[..., list[EventType]]:
+    """``respond`` that first makes sure of the index: while it is being rebuilt the user is
+    told so at once (``Engine.rebuilding_reply``) instead of waiting for the build."""
+
+    @functools.wraps(respond)
+    def respond_or_rebuilding(self: "EngineAction", dispatcher: CollectingDispatcher,
+                              tracker: Tracker) -> list[EventType]:
+        try:
+            self.engine.require_index()
+        except index_mod.Rebuilding as exc:
+            ctx = context(tracker)
+            self.send(dispatcher, tracker, self.engine.rebuilding_reply(ctx.lang or "en", exc))
+            return [SlotSet("lang", ctx.lang)]
+        return respond(self, dispatcher, tracker)
+
+    return respond_or_rebuilding
+
+
 class EngineAction(Action):
-    """An action answering with ``engine``; subclasses implement ``respond`` (run in a thread)."""
+    """An action answering with ``engine``; subclasses implement ``respond`` (run in a thread;
+    while the index is being rebuilt it is not called and the user is told so)."""
 
     action_name = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "respond" in cls.__dict__:
+            cls.respond = _while_rebuilding(cls.__dict__["respond"])  # type: ignore[method-assign]
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -72,7 +98,9 @@ class EngineAction(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
-        return await asyncio.get_running_loop().run_in_executor(None, self.respond, dispatcher, tracker)
+        redact.remember(tracker.latest_message.get("text"), tracker.sender_id)   # out of every log line
+        ctx = contextvars.copy_context()   # the thread that answers keeps this message's redaction
+        return await asyncio.get_running_loop().run_in_executor(None, ctx.run, self.respond, dispatcher, tracker)
 
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         raise NotImplementedError

@@ -8,6 +8,11 @@ reply on the same channel, in the language of the message, saying what to do. No
 written to the conversation, so a resent message is handled normally. Set
 ``RATE_LIMIT_PER_MINUTE=0`` to switch the rate limit off.
 
+Being the one door every message passes, it is also where the message's text and sender id
+are handed to ``bot.redact`` (kept out of every log line) and where a lone surrogate in the
+text (valid JSON, not encodable) is replaced, so no channel's message can break a featurizer
+or the tracker store.
+
 Installed by ``rasa_addons.patches.install`` (``Agent.handle_message`` wrapped). The allowance
 is counted per Rasa process; behind a load balancer with N instances a sender
 gets at most N times as much (the nginx configuration in deploy/ adds a per-address limit).
@@ -16,7 +21,6 @@ gets at most N times as much (the nginx configuration in deploy/ adds a per-addr
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import os
 import time
@@ -25,6 +29,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 from rasa.core.agent import Agent
 from rasa.core.channels.channel import UserMessage
 
+from bot import redact
 from bot.config import ROOT
 from bot.lang import reply_lang
 from bot.texts import Texts
@@ -66,10 +71,6 @@ MAX_MESSAGE_CHARS = _env_int("MAX_MESSAGE_CHARS", 4000)
 limiter = RateLimiter(_env_int("RATE_LIMIT_PER_MINUTE", 120), _env_int("RATE_LIMIT_BURST", 20))
 
 
-def _who(sender: Text) -> Text:
-    return hashlib.sha256(sender.encode("utf-8", "replace")).hexdigest()[:12]
-
-
 def within_limits(handle_message: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     """``Agent.handle_message`` wrapped: an over-long message or one beyond the sender's
     allowance is answered with a clear reply on its channel and not processed."""
@@ -77,6 +78,9 @@ def within_limits(handle_message: Callable[..., Awaitable[Any]]) -> Callable[...
 
     @functools.wraps(handle_message)
     async def handle_message_within_limits(self: Agent, message: UserMessage) -> Optional[List[Dict[Text, Any]]]:
+        redact.remember(message.text, message.sender_id)   # out of every log line from here on
+        if message.text:
+            message.text = redact.clean_text(message.text)   # a lone surrogate breaks featurizers and stores
         body = message.text or ""
         reason = None
         if len(body) > MAX_MESSAGE_CHARS:
@@ -85,7 +89,7 @@ def within_limits(handle_message: Callable[..., Awaitable[Any]]) -> Callable[...
             reason, values = "rate_limited", {}
         if reason is None:
             return await handle_message(self, message)
-        log.warning("message not processed (%s) for sender %s", reason, _who(message.sender_id or ""))
+        log.warning("message not processed (%s) for sender %s", reason, redact.who(message.sender_id or ""))
         if message.output_channel is not None:
             await message.output_channel.send_text_message(
                 message.sender_id, texts.t(reply_lang(body[:500]), reason, **values))

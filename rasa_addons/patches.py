@@ -10,6 +10,7 @@ breaking Rasa. Installing twice is harmless.
 | patch | target | why |
 |---|---|---|
 | limits | ``Agent.handle_message`` | per-sender rate limit and message size (``limits.py``) |
+| slot-values | ``ActionExtractSlots.run`` | slots hold only values their domain allows (``slots.py``) |
 | resilience | ``RemoteAction.run`` | "unavailable" reply instead of silence (``resilience.py``) |
 | ticket-mutex | ``RedisLockStore.issue_ticket`` / ``update_lock`` / ``cleanup`` | one ticket at a time across instances (``locking.py``) |
 | action-validator | ``RemoteAction._validate_action_result`` | validator built once (``performance.py``) |
@@ -17,6 +18,7 @@ breaking Rasa. Installing twice is harmless.
 | prediction | ``MessageProcessor._predict_next_with_tracker`` | predict from the recent turns |
 | event-types | ``Event.resolve_by_type`` | type-name table |
 | sqlite-wal | SQLAlchemy ``connect`` event | WAL mode for SQLite tracker stores |
+| log-redaction | ``logging`` record factory, ``warnings`` | no message text or sender id in logs (``bot/redact.py``) |
 """
 
 from __future__ import annotations
@@ -48,16 +50,18 @@ class Patch:
 
 def patches() -> List[Patch]:
     """Every patch, with its target (imports Rasa)."""
-    from rasa.core.actions.action import RemoteAction
+    from rasa.core.actions.action import ActionExtractSlots, RemoteAction
     from rasa.core.agent import Agent
     from rasa.core.lock_store import LockStore, RedisLockStore
     from rasa.core.processor import MessageProcessor
     from rasa.shared.core.events import Event
 
-    from rasa_addons import limits, locking, performance, resilience
+    from rasa_addons import limits, locking, performance, resilience, slots
 
     out = [
         Patch("limits", Agent, "handle_message", ("self", "message"), limits.within_limits),
+        Patch("slot-values", ActionExtractSlots, "run", ("self", "output_channel", "nlg", "tracker", "domain"),
+              slots.only_fitting_values),
         Patch("resilience", RemoteAction, "run", ("self", "output_channel", "nlg", "tracker", "domain"),
               resilience.apologise_when_unavailable),
         Patch("action-validator", RemoteAction, "_validate_action_result", ("self", "result"),
@@ -111,6 +115,10 @@ def install(candidates: List[Patch] | None = None) -> List[Text]:
         installed.append(patch.name)
     _install_sqlite_wal()
     installed.append("sqlite-wal")
+    from bot import redact
+
+    redact.install()
+    installed.append("log-redaction")
     return installed
 
 

@@ -25,7 +25,8 @@ def run(*args: str) -> dict[str, object]:
 def test_patches_are_installed_only_on_request_and_only_where_they_fit() -> None:
     result = run("tests/rasa/patches_check.py")
     assert set(result["installed"]) >= {"limits", "resilience", "action-validator", "action-call", "prediction",
-                                        "event-types", "ticket-mutex:issue_ticket", "sqlite-wal"}
+                                        "event-types", "ticket-mutex:issue_ticket", "sqlite-wal", "slot-values",
+                                        "log-redaction"}
 
 
 @pytest.mark.slow
@@ -33,3 +34,13 @@ def test_patches_are_installed_only_on_request_and_only_where_they_fit() -> None
 def test_the_shortened_tracker_predicts_as_the_full_one_on_the_test_stories() -> None:
     result = run("tests/rasa/prediction_check.py", str(MODEL), str(Path("tests") / "test_stories.yml"))
     assert result["compared"] >= 50 and result["shortened"] >= 20
+
+
+def test_slots_hold_only_values_their_domain_allows() -> None:
+    """``/feedback{"rating": "<b>…</b>"}`` used to store markup in the categorical slot."""
+    plain = run("tests/rasa/slots_check.py", "--plain")
+    assert plain["markup_rating"] == {"rating": "<b>Jane Roe</b>"}   # what Rasa alone does
+    checked = run("tests/rasa/slots_check.py")
+    assert checked["valid_rating"] == {"rating": "up"} and checked["valid_topic"] == {"topic": "3D-printed guns"}
+    for name in ("markup_rating", "unknown_rating", "huge_topic", "markup_topic", "object_document"):
+        assert checked[name] == {}, name

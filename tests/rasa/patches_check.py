@@ -10,13 +10,13 @@ import logging
 import pkgutil
 
 import rasa
-from rasa.core.actions.action import RemoteAction
+from rasa.core.actions.action import ActionExtractSlots, RemoteAction
 from rasa.core.agent import Agent
 from rasa.core.lock_store import RedisLockStore
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import Event
 
-TARGETS = [(Agent, "handle_message"), (RemoteAction, "run"), (RemoteAction, "_validate_action_result"),
+TARGETS = [(Agent, "handle_message"), (ActionExtractSlots, "run"), (RemoteAction, "run"), (RemoteAction, "_validate_action_result"),
            (RemoteAction, "_action_call_format"), (MessageProcessor, "_predict_next_with_tracker"),
            (Event, "resolve_by_type"), (RedisLockStore, "issue_ticket"), (RedisLockStore, "update_lock"),
            (RedisLockStore, "cleanup")]
@@ -46,7 +46,7 @@ assert patches.install() == [] and snapshot() == before and "not installed" in r
 rasa.__version__ = real
 
 bad = patches.Patch("bad", Agent, "handle_message", ("self", "message", "extra"), lambda f: f)
-assert patches.install([bad]) == ["sqlite-wal"] and "bad skipped" in records[-1]
+assert patches.install([bad]) == ["sqlite-wal", "log-redaction"] and "bad skipped" in records[-1]
 assert snapshot() == before
 
 first = patches.install()
