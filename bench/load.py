@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import sys
 import time
@@ -69,6 +70,12 @@ def _limit_texts() -> set[str]:
     return {texts.t(lang, "rate_limited") for lang in ("en", "zh")}
 
 
+def _auth() -> dict[str, str]:
+    """The REST channel's token, when one is set (docs/channels.md)."""
+    token = os.environ.get("REST_TOKEN", "")
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 async def session(client: httpx.AsyncClient, url: str, sender: str, messages: list[str],
                   latencies: list[float], stats: dict[str, int], timeout: float,
                   accepted: list[str] | None = None) -> None:
@@ -78,7 +85,7 @@ async def session(client: httpx.AsyncClient, url: str, sender: str, messages: li
         t = time.perf_counter()
         try:
             resp = await client.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text},
-                                     timeout=timeout)
+                                     timeout=timeout, headers=_auth())
         except httpx.HTTPError as exc:
             stats["errors"] += 1
             stats.setdefault(f"error:{type(exc).__name__}", 0)

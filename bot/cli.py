@@ -158,7 +158,10 @@ def _rasa_chat(url: str) -> int:
         if line.isdigit() and 1 <= int(line) <= len(buttons):
             line = buttons[int(line) - 1]["payload"]
         body = json.dumps({"sender": sender, "message": line}).encode()
-        request = urllib.request.Request(endpoint, data=body, headers={"Content-Type": "application/json"})
+        headers = {"Content-Type": "application/json"}
+        if os.environ.get("REST_TOKEN"):   # the REST channel's token, when one is set (docs/channels.md)
+            headers["Authorization"] = f"Bearer {os.environ['REST_TOKEN']}"
+        request = urllib.request.Request(endpoint, data=body, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=120) as resp:
                 replies = json.loads(resp.read().decode())

@@ -166,9 +166,10 @@ def test_feedback_reaches_the_tracker(site: Site, page: Any) -> None:
     reply = ask(page, "How are cryptocurrencies used for money laundering?")
     reply.locator("button.feedback-up").click()
     page.wait_for_function(f"() => document.querySelectorAll('.msg.bot').length > {page.locator('.msg.bot').count() - 1}")
-    session = page.evaluate("localStorage.getItem('pa.session')")
+    session = page.evaluate("localStorage.getItem('pa.session')")   # the server-issued token <id>.<signature>
+    assert "." in session
     page.wait_for_timeout(1500)
-    tracker = site.stack.tracker(session, TOKEN)
+    tracker = site.stack.tracker(session.split(".")[0], TOKEN)
     assert tracker["slots"].get("rating") == "up"
     intents = [e.get("parse_data", {}).get("intent", {}).get("name") for e in tracker["events"] if e["event"] == "user"]
     assert "feedback" in intents

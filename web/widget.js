@@ -39,6 +39,7 @@
   const MAX_TRANSCRIPT = 300;
   const KEY_LANG = "pa.lang";
   const KEY_SESSION = "pa.session";
+  const SESSION_PATTERN = /^[0-9a-zA-Z_-]{8,64}(\.[0-9a-f]{32})?$/;
   const KEY_TRANSCRIPT = "pa.transcript";
 
   // ----------------------------------------------------------------------------------------
@@ -1542,8 +1543,13 @@
         socket.emit("session_request", { session_id: S.sessionId });
         S.resolveReady();
       });
-      socket.on("session_confirm", function () {
-        /* Rasa echoes the session id; nothing else to do */
+      socket.on("session_confirm", function (data) {
+        /* the server issues the conversation (a signed token); keep it to rejoin after a reload */
+        var issued = typeof data === "string" ? data : (data && data.session_id) || "";
+        if (issued && issued !== S.sessionId && SESSION_PATTERN.test(issued)) {
+          S.sessionId = issued;
+          store.set(KEY_SESSION, issued);
+        }
       });
       socket.on("bot_uttered", function (data) {
         receive(normalizeMessage(data));
@@ -1827,7 +1833,7 @@
     S.presenter = !S.embedded && (location.pathname.indexOf("/presenter") === 0 || /[?&]presenter(=|&|$)/.test(query));
     S.lang = initialLang();
     S.sessionId = store.get(KEY_SESSION) || "";
-    if (!/^[0-9a-zA-Z_-]{8,64}$/.test(S.sessionId)) {
+    if (!SESSION_PATTERN.test(S.sessionId)) {
       S.sessionId = newSessionId();
       store.set(KEY_SESSION, S.sessionId);
     }
