@@ -94,14 +94,26 @@ test-rasa: train        ## Rasa test stories against the running action server
 demo: setup index train ## start everything in the foreground; Ctrl-C stops it
 	scripts/stack.sh demo
 
-start: setup index train
+# a Rasa model that does not read to its end (or does not match its .sha256) is removed first,
+# so that the train rule trains it again instead of Rasa starting without an agent
+CHECK_MODEL := .venv-rasa/bin/python rasa_addons/preflight.py --model-only --model $(MODEL) --remove-damaged
+
+start: setup index      ## start the action server, Rasa and the web page in the background (docs/deployment.md)
+	@$(CHECK_MODEL)
+	@$(MAKE) --no-print-directory train
 	scripts/stack.sh start
 
-stop:
+stop:                   ## stop them, with every process they started (process groups)
 	scripts/stack.sh stop
 
-status:
-	scripts/stack.sh status
+status:                 ## each component: running and healthy / not answering / unhealthy / stopped
+	@scripts/stack.sh status || true
+
+.PHONY: restart
+restart: setup index    ## restart everything, or one component: make restart C=actions|rasa|web
+	@$(CHECK_MODEL)
+	@$(MAKE) --no-print-directory train
+	scripts/stack.sh restart $(C)
 
 screenshots: setup index train browser ## refresh docs/screenshots/ from the browser tests
 	SCREENSHOTS_DIR=docs/screenshots $(PY) -m pytest -q tests/test_browser.py

@@ -11,6 +11,12 @@ from the environment and hands it to Rasa inside the process, so the command lin
 system shows never contains it::
 
     RASA_TOKEN=... .venv-rasa/bin/python -m rasa_addons.serve run --enable-api ...
+
+It also adds ``GET /ready`` to the server (no token needed; it says nothing but yes or no):
+200 ``{"ready": true}`` once an agent with a model is loaded, 503 ``{"ready": false, "reason":
+"no agent loaded"}`` when Rasa came up without one (a damaged or unloadable model: Rasa then
+answers every message with ``[]``). ``scripts/stack.sh`` waits on it at start and reports it in
+``status``; the REST webhook alone answers in both cases.
 """
 
 from __future__ import annotations
@@ -33,6 +39,46 @@ def rasa_argv(args: list[str], environ: dict[str, str] | os._Environ[str]) -> li
     return ["rasa", *args]
 
 
+READY_ROUTE = "/ready"
+
+
+def agent_ready(app: object) -> bool:
+    """True when the Sanic app holds a loaded agent that can handle messages."""
+    agent = getattr(getattr(app, "ctx", None), "agent", None)
+    try:
+        return bool(agent is not None and agent.is_ready())
+    except Exception:  # a half-built agent is not ready
+        return False
+
+
+def add_readiness_route(app: object) -> object:
+    """``GET /ready`` on Rasa's Sanic app (see the module docstring)."""
+    from sanic import response
+
+    async def ready(request: object) -> object:
+        if agent_ready(request.app):  # type: ignore[attr-defined]
+            return response.json({"ready": True})
+        return response.json({"ready": False, "reason": "no agent loaded"}, status=503)
+
+    app.add_route(ready, READY_ROUTE, methods=["GET"], name="rasa_addons_ready")  # type: ignore[attr-defined]
+    return app
+
+
+def install_readiness_route() -> None:
+    """Make every app ``rasa run`` builds (``rasa.core.run.configure_app``) carry ``/ready``."""
+    import rasa.core.run as run
+
+    original = run.configure_app
+    if getattr(original, "__rasa_addons_ready__", False):
+        return
+
+    def configure_app(*args: object, **kwargs: object) -> object:
+        return add_readiness_route(original(*args, **kwargs))
+
+    configure_app.__rasa_addons_ready__ = True  # type: ignore[attr-defined]
+    run.configure_app = configure_app  # type: ignore[assignment]
+
+
 def main() -> None:
     sys.argv = rasa_argv(sys.argv[1:], os.environ)
     from rasa.__main__ import main as rasa_main
@@ -41,6 +87,7 @@ def main() -> None:
 
     installed = patches.install()
     print(f"rasa_addons: patches installed: {', '.join(installed) or 'none'}", file=sys.stderr, flush=True)
+    install_readiness_route()
 
     rasa_main()
 

@@ -1,13 +1,26 @@
 #!/usr/bin/env bash
-# Start, stop and inspect the assistant: action server (.venv, rasa-sdk) and Rasa (.venv-rasa).
+# Start, stop and inspect the assistant: action server (.venv, rasa-sdk), Rasa (.venv-rasa) and
+# the web page.
 #
-#   scripts/stack.sh start     start both in the background (pid files and logs in run/)
-#   scripts/stack.sh stop      stop them
-#   scripts/stack.sh status    what is running, and health
-#   scripts/stack.sh demo      start in the foreground; Ctrl-C stops everything
+#   scripts/stack.sh start [NAME...]    start all three in the background (pid files and logs in
+#                                       run/), or only the ones named: actions, rasa, web
+#   scripts/stack.sh stop [NAME...]     stop them (or only the ones named)
+#   scripts/stack.sh restart [NAME...]  restart them, or only the ones named (the others keep running)
+#   scripts/stack.sh status             each one: running + healthy / not answering / unhealthy, or
+#                                       stopped (exit status 0 only when all three are healthy)
+#   scripts/stack.sh demo               start in the foreground; Ctrl-C stops everything
+#
+# Supervision (docs/deployment.md, "Supervision"): each component runs in its own session and
+# process group (setsid); run/NAME.pid holds the leader's pid, run/NAME.pgid its group. stop sends
+# TERM to the group's other processes (Sanic workers, an index rebuild) and then to the leader,
+# waits up to STOP_TIMEOUT seconds (10), then KILLs the whole group; a group whose leader died
+# (kill -9) is cleared the same way. Rasa counts as started only once GET /ready
+# (rasa_addons/serve.py) says a model is loaded; the model (RASA_MODEL) is read to the end before
+# anything starts (rasa_addons/preflight.py).
 #
 # Ports: RASA_PORT (5005), ACTIONS_PORT (5055), WEB_PORT (8080: chat page, presenter view, JSON API).
 # Logs: run/actions.log, run/rasa.log, run/web.log. Conversations: run/tracker.db (SQLite; TRACKER_DB).
+# RUN_DIR: another folder for pid files, logs and generated credentials.
 # ENDPOINTS (endpoints.yml): another endpoints file, e.g. deploy/endpoints.scale.yml for PostgreSQL
 # and Redis; its stores are checked before anything starts (rasa_addons/preflight.py).
 # RASA_CORS: origins allowed to talk to Rasa (HTTP and socket.io) from a browser (default: the
@@ -33,55 +46,257 @@ export TRACKER_DB=${TRACKER_DB:-$RUN/tracker.db}   # conversations (SQLite), kep
 ENDPOINTS=${ENDPOINTS:-endpoints.yml}
 export RASA_CORS=${RASA_CORS:-http://localhost:$WEB_PORT http://127.0.0.1:$WEB_PORT}
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+COMPONENTS=(actions rasa web)
+STOP_TIMEOUT=${STOP_TIMEOUT:-10}
+RASA_START_TIMEOUT=${RASA_START_TIMEOUT:-240}
 mkdir -p "$RUN"
 
-alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+# --- processes ---------------------------------------------------------------------------------
+recorded() {  # name pid|pgid: the number in run/NAME.pid or run/NAME.pgid
+  [ -s "$RUN/$1.$2" ] || return 1
+  tr -cd '0-9' <"$RUN/$1.$2"
+}
+live() {  # pid: exists and is not a zombie (orphans may stay unreaped in a container)
+  local state
+  state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [[ ${state// /} != Z* ]]
+}
+alive() { local pid; pid=$(recorded "$1" pid) && [ -n "$pid" ] && live "$pid"; }
+members() {  # name: live processes of its group (pid files of the old script, without a group: pid + children)
+  local pid pgid
+  pid=$(recorded "$1" pid) || pid=
+  pgid=$(recorded "$1" pgid) || pgid=
+  if [ -n "$pgid" ]; then
+    ps -eo pid=,pgid=,stat= | awk -v g="$pgid" '$2 == g && $3 !~ /^Z/ {print $1}'
+  elif [ -n "$pid" ]; then
+    if live "$pid"; then echo "$pid"; fi
+    ps -eo pid=,ppid=,stat= | awk -v p="$pid" '$2 == p && $3 !~ /^Z/ {print $1}'
+  fi
+}
 
-wait_http() {  # url seconds name
-  local url=$1 limit=$2 name=$3 i
+port_of() { case $1 in actions) echo "$ACTIONS_PORT" ;; rasa) echo "$RASA_PORT" ;; web) echo "$WEB_PORT" ;; esac; }
+health_url() {
+  case $1 in
+    actions) echo "http://127.0.0.1:$ACTIONS_PORT/health" ;;
+    rasa) echo "http://127.0.0.1:$RASA_PORT/ready" ;;   # 200 only with a loaded model (rasa_addons/serve.py)
+    web) echo "http://127.0.0.1:$WEB_PORT/health" ;;
+  esac
+}
+http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time "${2:-3}" "$1" 2>/dev/null; }
+
+port_free() {
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+port_holders() {  # port: pids listening on it, where the system says (own processes, or root)
+  ss -ltnpH "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u | paste -sd' ' -
+}
+
+valid_names() {
+  local n
+  for n in "$@"; do
+    case $n in
+      actions | rasa | web) ;;
+      *) echo "error: unknown component '$n' (actions, rasa or web)" >&2; return 1 ;;
+    esac
+  done
+}
+
+launch() {  # name command...: in a new session and process group; records its pid and group
+  local name=$1 i
+  shift
+  rm -f "$RUN/$name.pid" "$RUN/$name.pgid"
+  # the session leader writes its own pid (== its group id), then becomes the command
+  setsid bash -c 'echo $$ >"$0.pgid"; echo $$ >"$0.pid"; exec "$@"' "$RUN/$name" "$@" \
+    >"$RUN/$name.log" 2>&1 </dev/null &
+  for ((i = 0; i < 100; i++)); do
+    [ -s "$RUN/$name.pid" ] && return 0
+    sleep 0.05
+  done
+  echo "error: $name did not start; see $RUN/$name.log" >&2
+  return 1
+}
+
+stop_one() {  # name: TERM the group's other processes, then the leader; KILL the group after STOP_TIMEOUT
+  local name=$1 pid pgid procs p i forced='' note=''
+  pid=$(recorded "$name" pid) || pid=
+  pgid=$(recorded "$name" pgid) || pgid=
+  procs=$(members "$name")
+  if [ -n "$procs" ]; then
+    if [ -n "$pid" ] && ! live "$pid"; then note=" (its pid $pid had exited; cleared what was left: $(echo $procs))"; fi
+    for p in $procs; do [ "$p" = "$pid" ] || kill -TERM "$p" 2>/dev/null; done
+    [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+    for ((i = 0; i < STOP_TIMEOUT * 4; i++)); do
+      [ -z "$(members "$name")" ] && break
+      sleep 0.25
+    done
+    procs=$(members "$name")
+    if [ -n "$procs" ]; then
+      forced=" (killed after ${STOP_TIMEOUT}s)"
+      [ -n "$pgid" ] && kill -KILL -- "-$pgid" 2>/dev/null
+      for p in $procs; do kill -KILL "$p" 2>/dev/null; done
+      for ((i = 0; i < 20; i++)); do
+        [ -z "$(members "$name")" ] && break
+        sleep 0.25
+      done
+    fi
+    procs=$(members "$name")
+    if [ -n "$procs" ]; then
+      echo "error: could not stop $name: processes $(echo $procs) still run" >&2
+      return 1
+    fi
+    echo "Stopped $name$forced$note."
+  fi
+  rm -f "$RUN/$name.pid" "$RUN/$name.pgid"
+}
+
+# --- status ------------------------------------------------------------------------------------
+status_one() {  # name: one line; returns 0 when running and healthy
+  local name=$1 pid port url code procs holders
+  port=$(port_of "$name")
+  url=$(health_url "$name")
+  pid=$(recorded "$name" pid) || pid=
+  if alive "$name"; then
+    code=$(http_code "$url")
+    if [ "$name" = rasa ] && [ "$code" = 404 ]; then   # a Rasa started before /ready existed
+      url="http://127.0.0.1:$RASA_PORT/webhooks/rest/"
+      code=$(http_code "$url")
+    fi
+    case $code in
+      200) echo "$name: running (pid $pid), healthy at $url"; return 0 ;;
+      503)
+        if [ "$name" = rasa ]; then
+          echo "$name: running (pid $pid), unhealthy: no model loaded (run make train; model $MODEL; see $RUN/rasa.log)"
+        else
+          echo "$name: running (pid $pid), unhealthy: $url answers 503"
+        fi ;;
+      *) echo "$name: running (pid $pid), not answering at $url (starting up, or hung; see $RUN/$name.log)" ;;
+    esac
+    return 1
+  fi
+  procs=$(members "$name")
+  if [ -n "$procs" ]; then
+    holders=''
+    port_free "$port" || holders=", holding port $port"
+    echo "$name: unhealthy: pid ${pid:-?} is gone but its process group still runs (pids $(echo $procs))$holders; run: make stop (it clears them)"
+    return 1
+  fi
+  if ! port_free "$port"; then
+    holders=$(port_holders "$port")
+    echo "$name: stopped, but port $port is in use by another program${holders:+ (pid $holders)} that this script did not start"
+    return 1
+  fi
+  if [ -n "$pid" ]; then echo "$name: stopped (pid $pid exited; see $RUN/$name.log)"; else echo "$name: stopped"; fi
+  return 1
+}
+
+status() {
+  local name rc=0
+  for name in "${COMPONENTS[@]}"; do status_one "$name" || rc=1; done
+  return $rc
+}
+
+# --- start -------------------------------------------------------------------------------------
+wait_ready() {  # name seconds
+  local name=$1 limit=$2 url code i
+  url=$(health_url "$name")
   for ((i = 0; i < limit * 2; i++)); do
-    if curl -fsS -o /dev/null "$url" 2>/dev/null; then return 0; fi
-    if ! alive "$name"; then echo "error: $name exited; see $RUN/$name.log" >&2; tail -20 "$RUN/$name.log" >&2; return 1; fi
+    code=$(http_code "$url" 2)
+    [ "$code" = 200 ] && return 0
+    if [ "$name" = rasa ] && [ "$code" = 404 ]; then   # no /ready: fall back to the REST channel
+      url="http://127.0.0.1:$RASA_PORT/webhooks/rest/"
+      continue
+    fi
+    if [ "$name" = rasa ] && [ "$code" = 503 ]; then
+      echo "error: Rasa came up without a model: $MODEL could not be loaded (run: make train; see $RUN/rasa.log)" >&2
+      grep -m 3 "Could not load model" "$RUN/rasa.log" | cut -c1-300 >&2
+      return 1
+    fi
+    if ! alive "$name"; then
+      echo "error: $name exited; see $RUN/$name.log" >&2
+      tail -20 "$RUN/$name.log" >&2
+      return 1
+    fi
     sleep 0.5
   done
   echo "error: $name did not answer at $url within ${limit}s; see $RUN/$name.log" >&2
   return 1
 }
 
-port_free() {
-  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-start() {
+CREDENTIALS_FILE=${CREDENTIALS:-$RUN/credentials.yml}
+CHANNELS="REST and socket.io"
+prepare() {  # names: the checks before anything starts (Rasa's model and stores, credentials, token)
+  [[ " $* " == *" rasa "* ]] || return 0
   [ -f "$MODEL" ] || { echo "error: no trained Rasa model at $MODEL (run: make train)" >&2; return 1; }
-  if alive actions && alive rasa && alive web; then echo "Already running."; status; return 0; fi
-  for p in "$ACTIONS_PORT" "$RASA_PORT" "$WEB_PORT"; do
-    port_free "$p" || { echo "error: port $p is in use (set ACTIONS_PORT / RASA_PORT / WEB_PORT, or run: make stop)" >&2; return 1; }
-  done
-  local credentials=${CREDENTIALS:-$RUN/credentials.yml} channels="REST and socket.io"
   if [ -z "${CREDENTIALS:-}" ]; then   # credentials.yml + the messengers the environment enables
-    channels=$(.venv/bin/python -m bot channels --write "$credentials") || return 1
-    channels=${channels#*: }
+    CHANNELS=$(.venv/bin/python -m bot channels --write "$CREDENTIALS_FILE") || return 1
+    CHANNELS=${CHANNELS#*: }
   fi
   secret RASA_TOKEN || return 1   # the Rasa HTTP API is on only with a token
-  .venv-rasa/bin/python rasa_addons/preflight.py "$ENDPOINTS" || return 1
-  local t0=$SECONDS cors
+  .venv-rasa/bin/python rasa_addons/preflight.py "$ENDPOINTS" --model "$MODEL" || return 1
+}
+
+launch_named() {  # names (none running): start them, wait until each is ready; on failure stop them
+  local names=" $* " started=() name holders limit cors
+  for name in "${COMPONENTS[@]}"; do
+    [[ $names == *" $name "* ]] || continue
+    if ! port_free "$(port_of "$name")"; then
+      holders=$(port_holders "$(port_of "$name")")
+      echo "error: port $(port_of "$name") ($name) is in use${holders:+ by pid $holders} (set ACTIONS_PORT / RASA_PORT / WEB_PORT, or run: make stop)" >&2
+      return 1
+    fi
+  done
   read -ra cors <<<"$RASA_CORS"   # no glob expansion of "*"
-  echo "Starting the action server on port $ACTIONS_PORT ..."
-  nohup .venv/bin/python -m actions --port "$ACTIONS_PORT" >"$RUN/actions.log" 2>&1 &
-  echo $! >"$RUN/actions.pid"
-  echo "Starting Rasa on port $RASA_PORT ($channels) ..."
-  nohup .venv-rasa/bin/python -m rasa_addons.serve run --model "$MODEL" --port "$RASA_PORT" --interface "${RASA_INTERFACE:-127.0.0.1}" \
-    --credentials "$credentials" --endpoints "$ENDPOINTS" --enable-api --cors "${cors[@]}" \
-    >"$RUN/rasa.log" 2>&1 &
-  echo $! >"$RUN/rasa.pid"
-  echo "Starting the web page on port $WEB_PORT ..."
-  nohup .venv/bin/python -m bot web --port "$WEB_PORT" >"$RUN/web.log" 2>&1 &
-  echo $! >"$RUN/web.pid"
-  wait_http "http://127.0.0.1:$WEB_PORT/health" 30 web || { stop; return 1; }
-  wait_http "http://127.0.0.1:$ACTIONS_PORT/health" 60 actions || { stop; return 1; }
-  wait_http "http://127.0.0.1:$RASA_PORT/webhooks/rest/" 180 rasa || { stop; return 1; }
+  for name in "${COMPONENTS[@]}"; do
+    [[ $names == *" $name "* ]] || continue
+    case $name in
+      actions)
+        echo "Starting the action server on port $ACTIONS_PORT ..."
+        launch actions .venv/bin/python -m actions --port "$ACTIONS_PORT" ;;
+      rasa)
+        echo "Starting Rasa on port $RASA_PORT ($CHANNELS) ..."
+        launch rasa .venv-rasa/bin/python -m rasa_addons.serve run --model "$MODEL" --port "$RASA_PORT" \
+          --interface "${RASA_INTERFACE:-127.0.0.1}" --credentials "$CREDENTIALS_FILE" --endpoints "$ENDPOINTS" \
+          --enable-api --cors "${cors[@]}" ;;
+      web)
+        echo "Starting the web page on port $WEB_PORT ..."
+        launch web .venv/bin/python -m bot web --port "$WEB_PORT" ;;
+    esac || { stop_named "${started[@]}" "$name"; return 1; }
+    started+=("$name")
+  done
+  for name in web actions rasa; do
+    [[ $names == *" $name "* ]] || continue
+    case $name in web) limit=30 ;; actions) limit=60 ;; rasa) limit=$RASA_START_TIMEOUT ;; esac
+    wait_ready "$name" "$limit" || { stop_named "${started[@]}"; return 1; }
+  done
+}
+
+stop_named() {
+  local name rc=0
+  for name in "$@"; do stop_one "$name" || rc=1; done
+  return $rc
+}
+
+start() {  # [names]: start the ones not running yet (default: all)
+  local want=("$@") todo=() name t0=$SECONDS
+  [ ${#want[@]} -gt 0 ] || want=("${COMPONENTS[@]}")
+  valid_names "${want[@]}" || return 2
+  for name in "${want[@]}"; do
+    if alive "$name"; then
+      echo "$name: already running (pid $(recorded "$name" pid))"
+      continue
+    fi
+    if [ -n "$(members "$name")" ]; then stop_one "$name" || return 1; fi   # what a dead leader left
+    todo+=("$name")
+  done
+  if [ ${#todo[@]} -eq 0 ]; then
+    echo "Already running."
+    status
+    return 0
+  fi
+  prepare "${todo[@]}" || return 1
+  launch_named "${todo[@]}" || return 1
   echo "Ready in $((SECONDS - t0)) s."
+  if [ ${#todo[@]} -ne ${#COMPONENTS[@]} ]; then status; return 0; fi
   cat <<EOF
 
   Chat in the browser:    http://localhost:$WEB_PORT/
@@ -96,41 +311,31 @@ start() {
 EOF
 }
 
-stop() {
-  local name pid
-  for name in web rasa actions; do
-    if alive "$name"; then
-      pid=$(cat "$RUN/$name.pid")
-      kill "$pid" 2>/dev/null
-      for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-      kill -9 "$pid" 2>/dev/null || true
-      pkill -9 -P "$pid" 2>/dev/null || true
-      echo "Stopped $name."
-    fi
-    rm -f "$RUN/$name.pid"
-  done
+stop() {  # [names]: default all, the web page first
+  local want=("$@")
+  [ ${#want[@]} -gt 0 ] || want=(web rasa actions)
+  valid_names "${want[@]}" || return 2
+  stop_named "${want[@]}"
 }
 
-status() {
-  local name url
-  for name in actions rasa web; do
-    case $name in
-      actions) url="http://127.0.0.1:$ACTIONS_PORT/health" ;;
-      rasa) url="http://127.0.0.1:$RASA_PORT/webhooks/rest/" ;;
-      web) url="http://127.0.0.1:$WEB_PORT/health" ;;
-    esac
-    if alive "$name"; then
-      if curl -fsS -o /dev/null "$url" 2>/dev/null; then echo "$name: running (pid $(cat "$RUN/$name.pid")), healthy at $url"
-      else echo "$name: running (pid $(cat "$RUN/$name.pid")), not answering yet at $url"; fi
-    else
-      echo "$name: stopped"
-    fi
-  done
+restart() {  # [names]: the checks first (a damaged model leaves the running Rasa alone), then stop, start
+  local want=("$@") name t0=$SECONDS
+  [ ${#want[@]} -gt 0 ] || want=("${COMPONENTS[@]}")
+  valid_names "${want[@]}" || return 2
+  prepare "${want[@]}" || return 1
+  for name in "${want[@]}"; do stop_one "$name" || return 1; done
+  launch_named "${want[@]}" || return 1
+  echo "Restarted ${want[*]} in $((SECONDS - t0)) s."
+  status
+  return 0
 }
 
-case "${1:-status}" in
-  start) start ;;
-  stop) stop ;;
+command=${1:-status}
+[ $# -gt 0 ] && shift
+case "$command" in
+  start) start "$@" ;;
+  stop) stop "$@" ;;
+  restart) restart "$@" ;;
   status) status ;;
   demo)
     trap 'echo; stop; exit 0' INT TERM
@@ -140,5 +345,5 @@ case "${1:-status}" in
     tail -n 0 -f "$RUN/rasa.log" "$RUN/actions.log" "$RUN/web.log" >/dev/null &
     wait
     ;;
-  *) echo "usage: $0 start|stop|status|demo" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|restart [actions|rasa|web ...] | status | demo" >&2; exit 2 ;;
 esac
