@@ -37,6 +37,9 @@ class Settings:
     documents_dir: Path = ROOT / "data" / "documents"
     glossary_path: Path = _setting(ROOT / "data" / "glossary.yml", env="BOT_GLOSSARY")
     index_dir: Path = ROOT / "models" / "index"
+    # how long an index build takes when the last one's time is unknown ("about N s left" while
+    # it runs; measured: about a minute on 2 cores)
+    index_build_seconds: float = 60.0
     ranker_path: Path = _setting(ROOT / "data" / "ranker.json", env="BOT_RANKER")
     guard_cache: Path = ROOT / "models" / "guard"
     use_ranker: bool = True

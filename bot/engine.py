@@ -9,6 +9,11 @@ server and the tests each make one engine and call the same functions with it
     engine = Engine.from_env()
     engine.warm_up()
     reply = engine.handle("What do the documents say about 3D-printed guns?")
+
+The index is loaded (or built: missing, stale or damaged) by the first thread that needs it.
+While a build runs, here or in another process (``bot/index.py``'s build lock), ``warm_up``
+and the ``index`` property wait for it; a user's question (``handle``, ``require_index``) does
+not wait: it gets ``rebuilding_reply`` ("being rebuilt; about N s left") at once.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from bot import config, dialogue, embeddings, fusion, guard as guard_mod, index as index_mod, language, rankers, safety
+from bot import config, dialogue, embeddings, fusion, guard as guard_mod, index as index_mod, lang as lang_mod, language, rankers, safety
 from bot.conversation import Context
 from bot.reply import Reply
 from bot.search import SearchResult, Searcher
@@ -42,6 +47,7 @@ class Engine:
         # the index build embeds the corpus with every core (or the test double)
         self._build_encoder_factory = build_encoder_factory or encoder_factory
         self._lock = threading.RLock()
+        self._index_lock = threading.Lock()   # held while the index loads or builds (not ``_lock``)
         self._index: index_mod.Index | None = None
         self._encoders: dict[str, embeddings.Encoder] = {}
         self._model: fusion.Model | None | bool = False    # False: not loaded yet
@@ -58,16 +64,35 @@ class Engine:
 
     @property
     def index(self) -> index_mod.Index:
-        """The index (built first if missing, stale or damaged)."""
-        with self._lock:
+        """The index (built first if missing, stale or damaged; waits for a build under way)."""
+        return self._load_index(wait=True)
+
+    def require_index(self) -> index_mod.Index:
+        """The index for a user's request: raises ``index.Rebuilding`` at once while another
+        thread or process builds it (a missing index nobody builds yet is built here)."""
+        return self._load_index(wait=False)
+
+    def _load_index(self, wait: bool) -> index_mod.Index:
+        idx = self._index
+        if idx is not None:
+            return idx
+        # not under ``_lock``: a build takes a minute and other resources must stay reachable
+        while not self._index_lock.acquire(timeout=0.2):
+            if not wait:
+                left = index_mod.rebuilding(self.settings)
+                if left is not None:
+                    raise index_mod.Rebuilding(left, index_mod.lock_path(self.settings))
+        try:
             if self._index is None:
                 self._index = index_mod.ensure(self.settings, progress=self.progress,
-                                               encoder_factory=self._build_encoder_factory)
+                                               encoder_factory=self._build_encoder_factory, wait=wait)
             return self._index
+        finally:
+            self._index_lock.release()
 
     def use_index(self, idx: index_mod.Index) -> None:
         """Answer from ``idx`` (an index built or loaded elsewhere)."""
-        with self._lock:
+        with self._index_lock, self._lock:
             self._index, self._searcher = idx, None
 
     def encoder(self, name: str) -> embeddings.Encoder:
@@ -88,13 +113,14 @@ class Engine:
     def model(self) -> fusion.Model | None:
         """The trained fusion model; None if absent, disabled, or trained for other rankers or
         other embedding models than the index uses (then RRF and a heuristic confidence apply)."""
+        idx = self.index   # before ``_lock``: loading or building it must not hold the other resources
         with self._lock:
             if self._model is False:
                 model = None
                 if self.settings.use_ranker:
                     features = fusion.feature_names(rankers.configured(self.settings))
                     model = fusion.Model.load(self.settings.ranker_path, features)
-                if model is not None and model.info.get("models") and model.info["models"] != self.index.models:
+                if model is not None and model.info.get("models") and model.info["models"] != idx.models:
                     model = None
                 self._model = model
             return self._model   # type: ignore[return-value]
@@ -120,16 +146,18 @@ class Engine:
 
     @property
     def guard(self) -> guard_mod.Guard:
+        idx = self.index
         with self._lock:
             if self._guard is None:
-                self._guard = guard_mod.Guard(self.settings, self.encode_texts, self.index.models[0])
+                self._guard = guard_mod.Guard(self.settings, self.encode_texts, idx.models[0])
             return self._guard
 
     @property
     def searcher(self) -> Searcher:
+        idx, model = self.index, self.model
         with self._lock:
             if self._searcher is None:
-                self._searcher = Searcher(self.index, self.settings, self.glossary, self.encode, self.model)
+                self._searcher = Searcher(idx, self.settings, self.glossary, self.encode, model)
             return self._searcher
 
     def warm_up(self) -> None:
@@ -146,8 +174,19 @@ class Engine:
 
     def handle(self, text: str, ctx: Context | None = None, history: list[str] | None = None,
                doc: str | None = None, intent: str | None = None, confidence: float = 0.0) -> Reply:
-        """The reply to a message for the documents: guard, then search (``bot/safety.py``)."""
+        """The reply to a message for the documents: guard, then search (``bot/safety.py``);
+        while the index is being rebuilt, ``rebuilding_reply`` at once."""
+        try:
+            self.require_index()
+        except index_mod.Rebuilding as exc:
+            return self.rebuilding_reply(lang_mod.reply_lang(text or "", ctx.lang if ctx else None), exc)
         return safety.handle(self, text, ctx, history, doc, intent, confidence)
+
+    def rebuilding_reply(self, lang: str, exc: index_mod.Rebuilding) -> Reply:
+        """"The document index is being rebuilt; about N s left. Please ask again shortly." """
+        log.warning("search index: being rebuilt, a request was told to ask again in about %d s", exc.seconds_left)
+        return Reply("info", lang, self.texts.t(lang, "rebuilding", seconds=exc.seconds_left),
+                     data={"status": "rebuilding", "seconds_left": exc.seconds_left})
 
     def turn(self, text: str, ctx: Context, history: list[str] | None = None) -> tuple[Reply, Context]:
         """One turn of a conversation without Rasa (the CLI chat, the evaluation): the reply and

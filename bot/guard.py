@@ -32,7 +32,6 @@ import logging
 import re
 import threading
 import unicodedata
-import zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -826,6 +825,14 @@ def training_examples(root: Path) -> tuple[list[str], list[str]]:
     return texts, labels
 
 
+class CacheError(RuntimeError):
+    """A damaged classifier cache file (``path``); it is retrained and replaced."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = path, reason
+
+
 class SafetyClassifier:
     """Logistic regression over [USE embedding, character n-gram TF-IDF] of normalised text.
 
@@ -857,32 +864,73 @@ class SafetyClassifier:
         return self
 
     def save(self, path: Path, key: str) -> None:
-        """Write ``path``.json (key, classes, vocabulary) and ``path``.npz (arrays), atomically."""
+        """Write ``path``.npz (arrays), then ``path``.json (key, classes, vocabulary and the
+        size and SHA-256 of the ``.npz``), each atomically."""
+        import hashlib
         import json
         import os
 
         import numpy as np
 
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.parent / f".{path.name}.{os.getpid()}"
+        tmp = path.parent / f".{path.name}.{os.getpid()}.{threading.get_ident()}"
         np.savez(f"{tmp}.npz", idf=self.vectorizer.idf_, coef=self.coef, intercept=self.intercept)
+        arrays = Path(f"{tmp}.npz").read_bytes()
         Path(f"{tmp}.json").write_text(json.dumps({"key": key, "classes": self.classes,
-                                                    "vocabulary": self.vectorizer.vocabulary}), encoding="utf-8")
+                                                    "vocabulary": self.vectorizer.vocabulary,
+                                                    "npz": {"size": len(arrays),
+                                                            "sha256": hashlib.sha256(arrays).hexdigest()}}),
+                                       encoding="utf-8")
         os.replace(f"{tmp}.npz", f"{path}.npz")
         os.replace(f"{tmp}.json", f"{path}.json")
 
     @classmethod
     def load(cls, path: Path, key: str, encode: Encode) -> "SafetyClassifier | None":
-        """The saved classifier if it was trained on the same data and code (``key``), else None."""
+        """The saved classifier if it was trained on the same data and code (``key``), else None.
+        Raises ``CacheError`` naming the file if the cache is damaged: unreadable, another size
+        or checksum than recorded, arrays of the wrong shapes."""
+        import hashlib
+        import io
         import json
 
         import numpy as np
 
-        meta = json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))
+        json_path, npz_path = Path(f"{path}.json"), Path(f"{path}.npz")
+        try:
+            meta = json.loads(json_path.read_text(encoding="utf-8"))
+            if not isinstance(meta, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as exc:
+            raise CacheError(json_path, type(exc).__name__) from exc
         if meta.get("key") != key:
             return None
-        with np.load(f"{path}.npz", allow_pickle=False) as arrays:
-            return cls(encode, meta["vocabulary"], arrays["idf"], arrays["coef"], arrays["intercept"], meta["classes"])
+        try:
+            data = npz_path.read_bytes()
+        except OSError as exc:
+            raise CacheError(npz_path, type(exc).__name__) from exc
+        recorded = meta.get("npz") or {}
+        if len(data) != recorded.get("size"):
+            raise CacheError(npz_path, f"{len(data)} bytes, expected {recorded.get('size')}")
+        if hashlib.sha256(data).hexdigest() != recorded.get("sha256"):
+            raise CacheError(npz_path, "checksum mismatch")
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+                model = cls(encode, meta["vocabulary"], arrays["idf"], arrays["coef"], arrays["intercept"],
+                            meta["classes"])
+            model._check_shapes()
+        except Exception as exc:  # noqa: BLE001 - whatever a damaged cache raises, it is retrained
+            raise CacheError(npz_path, type(exc).__name__) from exc
+        return model
+
+    def _check_shapes(self) -> None:
+        """Raise ``ValueError`` unless the arrays fit together and one message can be scored."""
+        n_vocab, n_classes = len(self.vectorizer.vocabulary), len(self.classes)
+        if set(LABELS) - set(self.classes) or self.vectorizer.idf_.shape != (n_vocab,):
+            raise ValueError("classes or idf do not match the vocabulary")
+        if self.coef.ndim != 2 or self.coef.shape[0] != n_classes or self.intercept.shape != (n_classes,):
+            raise ValueError("weights do not match the classes")
+        if self._features(["probe"]).shape[1] != self.coef.shape[1]:
+            raise ValueError("weights do not match the features")
 
     def _features(self, norm: list[str]) -> Any:
         from scipy.sparse import csr_matrix, hstack
@@ -913,8 +961,8 @@ def load_classifier(settings: config.Settings, encode: Encode, model_name: str) 
         cached = SafetyClassifier.load(path, key, encode) if Path(f"{path}.json").exists() else None
         if cached is not None:
             return cached
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
-        log.warning("guard classifier cache unreadable (%s); retraining", type(exc).__name__)
+    except CacheError as exc:
+        log.warning("guard classifier cache %s is damaged (%s); retraining and replacing it", exc.path, exc.reason)
     model = SafetyClassifier.train(texts, labels, encode)
     try:
         model.save(path, key)

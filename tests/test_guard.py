@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -216,3 +217,57 @@ def test_safety_set_has_the_required_mix() -> None:
     assert len(harmful) >= 40 and sum(i.get("disguised", False) for i in harmful) >= len(harmful) / 2
     assert {i["lang"] for i in harmful} == {"en", "zh"}
     assert sum(i["label"] == "policy" for i in items) >= 40 and sum(i["label"] == "help" for i in items) >= 10
+
+
+# --------------------------------------------------------------------------------------
+# a damaged classifier cache is retrained and replaced, never a lasting failure (#19 finding 4)
+
+def _damage(cache: Path, how: str) -> str:
+    """Damage the cache in ``cache`` as ``how`` says; the name of the damaged file."""
+    import hashlib
+
+    import numpy as np
+
+    npz, meta_path = cache / "classifier.npz", cache / "classifier.json"
+    if how == "truncated":
+        npz.write_bytes(npz.read_bytes()[: npz.stat().st_size // 2])
+    elif how == "empty":
+        npz.write_bytes(b"")
+    elif how == "json truncated":
+        meta_path.write_text(meta_path.read_text(encoding="utf-8")[:100], encoding="utf-8")
+        return meta_path.name
+    else:
+        with np.load(npz) as arrays:
+            idf, coef, intercept = arrays["idf"], arrays["coef"], arrays["intercept"]
+        if how == "changed":     # a valid file with other weights: only the checksum tells
+            np.savez(npz, idf=idf, coef=-coef, intercept=intercept)
+        else:                    # "wrong shapes", recorded as if a faulty version had written them
+            np.savez(npz, idf=idf, coef=coef[:, :7], intercept=intercept)
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+            data = npz.read_bytes()
+            meta["npz"] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            meta_path.write_text(json.dumps(meta), encoding="utf-8")
+    return npz.name
+
+
+@pytest.mark.parametrize("how", ["truncated", "empty", "changed", "wrong shapes", "json truncated"])
+def test_a_damaged_classifier_cache_is_retrained_with_a_warning_naming_the_file(
+        how: str, small_settings: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from tests.fakes import FakeEncoder
+
+    texts, labels = guard.training_examples(ROOT)
+    few = [i for label in guard.LABELS for i in [j for j, x in enumerate(labels) if x == label][:15]]
+    monkeypatch.setattr(guard, "training_examples", lambda root: ([texts[i] for i in few], [labels[i] for i in few]))
+    encode = FakeEncoder("fake").encode
+    guard.load_classifier(small_settings, encode, "fake")   # the cache
+    name = _damage(small_settings.guard_cache, how)
+    with caplog.at_level(logging.WARNING, logger="bot.guard"):
+        verdict = guard.Guard(small_settings, encode, "fake").check("How do traffickers use cryptocurrency?")
+    assert verdict.decision in (guard.ANSWER, guard.REFUSE, guard.SUPPORT)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "bot.guard" and r.levelno >= logging.WARNING]
+    assert any(name in w and "retrain" in w for w in warnings), warnings
+    assert not any("cryptocurrency" in w for w in warnings)   # no message text in the log
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="bot.guard"):   # replaced: the next start just loads it
+        guard.load_classifier(small_settings, encode, "fake")
+    assert not [r for r in caplog.records if r.name == "bot.guard" and r.levelno >= logging.WARNING]

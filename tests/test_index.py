@@ -1,9 +1,16 @@
-"""Index lifecycle: fingerprint, rebuild on change, missing/corrupt files, broken new documents."""
+"""Index lifecycle: fingerprint, rebuild on change, missing/corrupt files (checksums), broken new
+documents, one build at a time."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
+import hashlib
 import json
+import multiprocessing
+import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -107,3 +114,111 @@ def test_lexical_index_matches_rank_bm25() -> None:
     expected = lex.okapi.get_scores(["暗网", "枪支"])
     assert np.allclose(lex.scores({"暗网": 1.0, "枪支": 1.0}), expected, atol=1e-5)
     assert np.allclose(lex.scores({"暗网": 0.5}), 0.5 * lex.okapi.get_scores(["暗网"]), atol=1e-5)
+
+
+# --------------------------------------------------------------------------------------
+# damaged files: checksums in the manifest (#19 finding 4)
+
+def test_truncated_index_file_is_corrupt_naming_it_and_rebuilt(small_settings: config.Settings) -> None:
+    first = _ensure(small_settings)
+    damaged = small_settings.index_dir / "english-passages-0.faiss"
+    damaged.write_bytes(damaged.read_bytes()[: damaged.stat().st_size // 2])   # a disk full, a killed copy
+    assert index.status(small_settings)[0] == "corrupt"
+    messages: list[str] = []
+    idx = _ensure(small_settings, notify=messages.append)
+    assert any("english-passages-0.faiss" in m and "rebuild" in m for m in messages), messages
+    assert idx.manifest["build_id"] != first.manifest["build_id"]
+    assert index.status(small_settings)[0] == "current"
+    assert idx.readings["english"].passage_vectors[0].ntotal == len(idx.rows)
+
+
+def test_a_file_changed_in_place_fails_its_checksum_and_is_rebuilt(small_settings: config.Settings) -> None:
+    """Same size, other bytes (vectors overwritten): only the checksum tells, at load."""
+    first = _ensure(small_settings)
+    damaged = small_settings.index_dir / "original-passages-0.faiss"
+    data = bytearray(damaged.read_bytes())
+    data[-200:-100] = bytes(100)
+    damaged.write_bytes(bytes(data))
+    assert {name: meta["size"] for name, meta in first.manifest["files"].items()}["original-passages-0.faiss"] \
+        == len(data)
+    with pytest.raises(index.IndexError_, match="original-passages-0.faiss.*checksum"):
+        index.Index.load(small_settings.index_dir, small_settings)
+    messages: list[str] = []
+    idx = _ensure(small_settings, notify=messages.append)
+    assert any("original-passages-0.faiss" in m and "rebuild" in m for m in messages), messages
+    assert idx.manifest["build_id"] != first.manifest["build_id"]
+    index.Index.load(small_settings.index_dir, small_settings)   # verified
+
+
+def test_manifest_lists_every_index_file_with_size_and_checksum(small_settings: config.Settings) -> None:
+    idx = _ensure(small_settings)
+    files = idx.manifest["files"]
+    on_disk = {p.name for p in small_settings.index_dir.iterdir()} - {"manifest.json"}
+    assert set(files) == on_disk
+    for name, meta in files.items():
+        data = (small_settings.index_dir / name).read_bytes()
+        assert meta == {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    assert idx.manifest["build_seconds"] > 0
+
+
+# --------------------------------------------------------------------------------------
+# one build at a time, across threads and processes
+
+class _CountingFactory:
+    """FakeEncoder, counting the encoders made (one per model per build) and slow enough
+    for two builds to overlap."""
+
+    def __init__(self, counter: Path | None = None) -> None:
+        self.made = 0
+        self.counter = counter
+        self.lock = threading.Lock()
+
+    def __call__(self, name: str) -> FakeEncoder:
+        with self.lock:
+            self.made += 1
+        if self.counter is not None:
+            with open(self.counter, "a", encoding="utf-8") as f:
+                f.write(f"{os.getpid()} {name}\n")
+        time.sleep(0.5)
+        return FakeEncoder(name)
+
+
+def test_concurrent_ensure_in_threads_builds_once(small_settings: config.Settings) -> None:
+    factory = _CountingFactory()
+    start = threading.Barrier(3)
+    results: list[index.Index] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        start.wait()
+        try:
+            results.append(index.ensure(small_settings, progress=False, encoder_factory=factory))
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors and len(results) == 3
+    assert factory.made == len(index.models(small_settings))   # one build's encoders
+    assert len({r.manifest["build_id"] for r in results}) == 1
+
+
+def _ensure_in_process(settings: config.Settings, counter: str) -> str:
+    idx = index.ensure(settings, progress=False, encoder_factory=_CountingFactory(Path(counter)))
+    return str(idx.manifest.get("build_id"))
+
+
+def test_concurrent_ensure_in_processes_builds_once(small_settings: config.Settings, tmp_path: Path) -> None:
+    """Two workers starting on a damaged index: one rebuilds, the other waits and loads it."""
+    _ensure(small_settings)
+    (small_settings.index_dir / "search.json").write_text("{", encoding="utf-8")
+    counter = tmp_path / "encoders.txt"
+    with concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        ids = list(pool.map(_ensure_in_process, [small_settings] * 2, [str(counter)] * 2))
+    made = counter.read_text(encoding="utf-8").splitlines()
+    assert len(made) == len(index.models(small_settings)), made   # one process built, once
+    assert ids[0] == ids[1] and ids[0] != "None"
+    assert index.status(small_settings)[0] == "current"
