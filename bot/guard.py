@@ -1001,8 +1001,63 @@ def _continues(text: str) -> bool:
     return not f["categories"] and (f["request"] or f["param"] or f["imperative"] or f["source"])
 
 
+_FRAMING = re.compile(r"\b(?:what|which|how|why|when|where|who|whom|whose|does|do|did|is|are|was|were|can|could|should|"
+                      r"would|will|say|says|said|according|recommend\w*|mention\w*|describe\w*|discuss\w*|about|"
+                      r"regarding|on)\b|说|讲|提到|提及|建议|根据|按照|关于|怎么|如何|什么|哪|吗|呢|[?？]", re.I)
+_TOKEN = re.compile(r"[^\s,，;；:：、.。!！?？\-–—]+")
+_POLICY_TERMS = re.compile(
+    r"\b(?:privacy|ethics?|ethical|morals?|policy|policies|laws?|legal|legislation|regulations?|regulatory|"
+    r"human rights?|rights|un|united nations|reports?|documents?|papers?|research|study|academic|compliance|"
+    r"awareness|prevention|safety|education(?:al)?|governance|the|and|of|for|on|&)\b|"
+    r"隐私|伦理|道德|政策|法律|法规|立法|监管|人权|联合国|报告|文件|研究|学术|合规|预防|教育|治理|安全|和|与|及|的|方面")
+
+
+def appendix(text: str) -> tuple[str, str] | None:
+    """``(core, words)`` when a request ends (or starts) with up to three words that are only
+    policy terms and form no clause ("… privacy", "ethics: …", "… UN report"). Such words do
+    not turn a request into a policy question, so the guard also judges the request without
+    them. A fragment with any word of content ("… images 2023 number") is part of the question."""
+    t = normalise(text)
+    tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(t)]
+    for k in (3, 2, 1):   # the longest fragment first
+        if len(tokens) <= k:
+            continue
+        for part, core in ((t[tokens[-k][0]:], t[:tokens[-k][0]]), (t[:tokens[k - 1][1]], t[tokens[k - 1][1]:])):
+            if _FRAMING.search(part) or not _POLICY_TERMS.search(part) or \
+                    _POLICY_TERMS.sub("", part).strip(" \t-–—'\".,，。!！?？:：;；"):
+                continue
+            f = analyse(core)
+            if len(core.split()) + len(core) // 4 >= 3 and \
+                    (f["request"] or f["imperative"] or f["howto"] or f["perpetrator"] or f["param"]):
+                return core.strip(" \t-–—,，:：;；"), part.strip()
+    return None
+
+
+def _no_words(text: str) -> bool:
+    """Only emoji, symbols or digits: nothing is asked, whatever the symbols stand for."""
+    return not re.search(r"[^\W\d_]", text or "")
+
+
 def check(text: str, history: Iterable[str], intent: str | None, confidence: float, settings: config.Settings,
           classifier: SafetyClassifier) -> Verdict:
+    """Decide for one message (see ``_check``). A message of symbols alone ("🔫🔫🔫") asks
+    nothing and is not refused (the search answers it as unclear); a message refused without
+    its appended policy words is refused with them."""
+    if _no_words(text):
+        return Verdict(ANSWER, signals=["no words"])
+    verdict = _check(text, history, intent, confidence, settings, classifier)
+    if verdict.decision == ANSWER:
+        split = appendix(text)
+        if split is not None:
+            core = _check(split[0], history, intent, confidence, settings, classifier)
+            if core.decision == REFUSE:
+                core.signals.append("appended policy words do not change the request")
+                return core
+    return verdict
+
+
+def _check(text: str, history: Iterable[str], intent: str | None, confidence: float, settings: config.Settings,
+           classifier: SafetyClassifier) -> Verdict:
     """Decide for one message; ``history`` holds the user's previous messages (newest last).
 
     Precedence: help-seeking (rules, then the classifier) → operational rules → policy rules

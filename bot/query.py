@@ -10,6 +10,7 @@ character bigrams, English stems, and how much of it the glossary explains. The 
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +56,26 @@ class Query:
     @property
     def zh(self) -> bool:
         return self.lang == "zh"
+
+
+_INTENT_SYNTAX = re.compile(r"^\s*/[\w.-]+\s*(?P<entities>\{.*\})?\s*$", re.S)
+
+
+def spoken(text: str) -> str:
+    """What a message says in words. Rasa reads ``/intent{"entity": "value"}`` as a chosen intent
+    with entities (buttons send it; anyone can type it): the guard and the search must read the
+    entity values as the user's words, not the intent name and JSON around them, or the syntax
+    changes what they see. A ``/``-prefixed message Rasa cannot parse is read without the slash."""
+    m = _INTENT_SYNTAX.match(text or "")
+    if m is None:
+        return re.sub(r"^\s*/+", "", text) if (text or "").lstrip().startswith("/") else text
+    try:
+        values = json.loads(m["entities"]) if m["entities"] else {}
+    except ValueError:
+        return re.sub(r"^\s*/+", "", text)
+    items = values.values() if isinstance(values, dict) else values if isinstance(values, list) else [values]
+    words = [str(v) for v in items if isinstance(v, (str, int, float)) and not isinstance(v, bool)]
+    return " ".join(w for w in words if w.strip())
 
 
 def clean_query(text: Any, settings: config.Settings) -> tuple[str, str, bool]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from bot import dialogue, followup, guard, lang as lang_mod, script
+from bot import dialogue, followup, guard, lang as lang_mod, query, script
 from bot.conversation import Context
 from bot.reply import Button, Reply
 from bot.resources import Resources
@@ -56,8 +56,9 @@ def handle(engine: Resources, text: str, ctx: Context | None = None, history: li
     third signal. The verdict's reasons (no message text) go to the log at debug level.
     """
     ctx = ctx or Context()
+    text = query.spoken(text)   # "/ask_documents{...}" is judged and searched by its words
+    history = [query.spoken(h) for h in history or []]
     lang = lang_mod.reply_lang(text, ctx.lang)
-    history = list(history or [])
     if ctx.last_kind == "refusal" and not followup.cues(script.normalise(text or "")).leans_back:
         history = []   # a new question after a refusal is judged on its own merits, not the refused one's
     verdict = engine.guard.check(text, history=history, intent=intent, confidence=confidence)
