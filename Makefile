@@ -5,13 +5,16 @@ PY    := $(VENV)/bin/python
 RASA  := PYTHONPATH=$(CURDIR) .venv-rasa/bin/rasa
 MODEL := models/rasa/policy-assistant.tar.gz
 RASA_DATA := data/nlu.yml data/rules.yml data/stories.yml
+# a Rasa model that does not read to its end (or does not match its .sha256) is removed first,
+# so that the train rule trains it again instead of Rasa starting without an agent
+CHECK_MODEL := .venv-rasa/bin/python rasa_addons/preflight.py --model-only --model $(MODEL) --remove-damaged
 export RASA_TELEMETRY_ENABLED := false
 export TOKENIZERS_PARALLELISM := false
 export RASA_PORT ?= 5005
 export ACTIONS_PORT ?= 5055
 export WEB_PORT ?= 8080
 
-.PHONY: setup index train validate eval tune bench test test-fast test-py test-rasa test-browser test-channels channels purge load browser services scale-start scale-stop screenshots web demo start stop status chat clean
+.PHONY: setup index train validate eval tune bench test test-fast chaos test-py test-rasa test-browser test-channels channels purge load browser services scale-start scale-stop screenshots web demo start stop status chat clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -37,7 +40,9 @@ browser:                ## Debian chromium + chromium-driver + CJK font for the 
 index: setup            ## build the search index if documents, model or glossary changed
 	$(PY) -m bot index
 
-train: $(MODEL)         ## train the Rasa model when its training data or config changed
+train: setup            ## train the Rasa model when its training data or config changed, or when it is damaged
+	@$(CHECK_MODEL)
+	@$(MAKE) --no-print-directory $(MODEL)
 
 $(MODEL): $(VENV)/.installed config.yml domain.yml $(RASA_DATA) $(wildcard rasa_addons/*.py)
 	$(RASA) train --data $(RASA_DATA) --domain domain.yml --config config.yml \
@@ -71,6 +76,9 @@ test: setup index train browser services ## the whole test suite: Python tests, 
 test-fast: setup         ## the tests that need no server, browser or real model (pytest markers; under 2 minutes)
 	$(PY) -m pytest -q -m "not slow and not e2e and not browser and not scale"
 
+chaos: setup index train ## the fault suite on loopback: hostile input, killed processes, damaged files, the web server (docs/deployment.md)
+	$(PY) -m pytest -v -m chaos
+
 test-browser: setup index train browser ## only the real-browser tests (tests/test_browser.py)
 	$(PY) -m pytest -q tests/test_browser.py
 
@@ -94,12 +102,8 @@ test-rasa: train        ## Rasa test stories against the running action server
 demo: setup index train ## start everything in the foreground; Ctrl-C stops it
 	scripts/stack.sh demo
 
-# a Rasa model that does not read to its end (or does not match its .sha256) is removed first,
-# so that the train rule trains it again instead of Rasa starting without an agent
-CHECK_MODEL := .venv-rasa/bin/python rasa_addons/preflight.py --model-only --model $(MODEL) --remove-damaged
 
 start: setup index      ## start the action server, Rasa and the web page in the background (docs/deployment.md)
-	@$(CHECK_MODEL)
 	@$(MAKE) --no-print-directory train
 	scripts/stack.sh start
 
@@ -111,7 +115,6 @@ status:                 ## each component: running and healthy / not answering /
 
 .PHONY: restart
 restart: setup index    ## restart everything, or one component: make restart C=actions|rasa|web
-	@$(CHECK_MODEL)
 	@$(MAKE) --no-print-directory train
 	scripts/stack.sh restart $(C)
 
@@ -122,7 +125,7 @@ web: setup index        ## only the web page and JSON API (Rasa must run elsewhe
 	$(PY) -m bot web
 
 chat: setup             ## talk to the running assistant in the terminal (make start first)
-	$(PY) -m bot chat --rasa http://127.0.0.1:$(RASA_PORT)
+	@. scripts/env.sh; $(PY) -m bot chat --rasa http://127.0.0.1:$(RASA_PORT)
 
 clean:
 	rm -rf models/index models/rasa bench/out run .pytest_cache
