@@ -475,7 +475,8 @@ def diagnose(settings: config.Settings | None = None) -> tuple[str, dict[str, An
     damaged = _damaged(settings.index_dir, manifest, hashes=False)
     if damaged:
         return "corrupt", manifest, damaged
-    current = fingerprint(fingerprint_parts(settings)) == manifest.get("fingerprint")
+    # an index from before the file checksums is rebuilt once, so that it can be checked from then on
+    current = fingerprint(fingerprint_parts(settings)) == manifest.get("fingerprint") and "files" in manifest
     return ("current" if current else "stale"), manifest, ""
 
 

@@ -2,9 +2,8 @@
 
 They live in data files trainers can edit: ``data/replies.yml`` (answers and the replies Rasa
 sends by itself), ``data/disclaimer.yml``, ``data/safety.yml`` (refusals, referrals),
-``data/help_resources.yml`` and ``data/suggestions.yml`` (example questions by topic). A few
-replies have their default here (``DEFAULT_REPLIES``); ``data/replies.yml`` overrides them.
-Quoted text always comes verbatim from the corpus, never from here. Standard library plus PyYAML, so
+``data/help_resources.yml`` and ``data/suggestions.yml`` (example questions by topic). Quoted
+text always comes verbatim from the corpus, never from here. Standard library plus PyYAML, so
 Rasa's environment (``rasa_addons``) reads its replies through this module too.
 """
 
@@ -15,26 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-
-# replies with a built-in wording, used where data/replies.yml does not define the key
-DEFAULT_REPLIES: dict[str, dict[str, Any]] = {
-    "en": {
-        # while the search index is rebuilt (bot/index.py's build lock): seconds left of the build
-        "rebuilding": "The document index is being rebuilt; about {seconds} s left. Please ask again shortly.",
-    },
-    "zh": {
-        "rebuilding": "文件索引正在重建，大约还需 {seconds} 秒。请稍后再问。",
-    },
-}
-
-
-def _with_defaults(replies: dict[str, Any]) -> dict[str, Any]:
-    """``replies`` with ``DEFAULT_REPLIES`` under it (the data file wins)."""
-    merged = dict(replies or {})
-    for lang, defaults in DEFAULT_REPLIES.items():
-        merged[lang] = {**defaults, **(merged.get(lang) or {})}
-    return merged
 
 
 def _yaml(path: Path, default: Any = None) -> Any:
@@ -61,7 +40,7 @@ class Texts:
     def load(cls, data_dir: Path) -> "Texts":
         suggestions = _yaml(data_dir / "suggestions.yml", {"topics": []}) or {}
         return cls(
-            replies=_with_defaults(_yaml(data_dir / "replies.yml")),
+            replies=_yaml(data_dir / "replies.yml"),
             disclaimer_templates=_yaml(data_dir / "disclaimer.yml"),
             safety=_yaml(data_dir / "safety.yml", {}) or {},
             help=_yaml(data_dir / "help_resources.yml", {}) or {},

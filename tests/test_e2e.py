@@ -197,6 +197,7 @@ def test_socketio_accepts_only_configured_browser_origins(stack: Stack) -> None:
     assert handshake("http://localhost:8080") == 200  # the project's page (RASA_CORS default)
 
 
+@pytest.mark.chaos
 def test_message_text_is_not_logged(stack: Stack) -> None:
     marker = f"zebra{uuid.uuid4().hex[:10]}"
     stack.send(f"What do the documents say about {marker} and trafficking?")

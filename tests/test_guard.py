@@ -250,6 +250,7 @@ def _damage(cache: Path, how: str) -> str:
     return npz.name
 
 
+@pytest.mark.chaos
 @pytest.mark.parametrize("how", ["truncated", "empty", "changed", "wrong shapes", "json truncated"])
 def test_a_damaged_classifier_cache_is_retrained_with_a_warning_naming_the_file(
         how: str, small_settings: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:

@@ -72,6 +72,7 @@ def test_broken_new_file_keeps_the_previous_index_usable(small_settings: config.
     assert resp["results"] and resp["results"][0]["doc_id"] == "congress-ws4-report"
 
 
+@pytest.mark.chaos
 def test_corrupt_index_is_rebuilt(small_settings: config.Settings) -> None:
     _ensure(small_settings)
     (small_settings.index_dir / "original-passages-0.faiss").write_bytes(b"garbage")
@@ -81,6 +82,7 @@ def test_corrupt_index_is_rebuilt(small_settings: config.Settings) -> None:
     assert idx.readings["original"].passage_vectors[0].ntotal == len(idx.rows)
 
 
+@pytest.mark.chaos
 def test_missing_index_file_is_logged_and_rebuilt(small_settings: config.Settings,
                                                   caplog: pytest.LogCaptureFixture) -> None:
     """What the action server does when a file of its index was deleted: a clear log line, a
@@ -119,6 +121,7 @@ def test_lexical_index_matches_rank_bm25() -> None:
 # --------------------------------------------------------------------------------------
 # damaged files: checksums in the manifest (#19 finding 4)
 
+@pytest.mark.chaos
 def test_truncated_index_file_is_corrupt_naming_it_and_rebuilt(small_settings: config.Settings) -> None:
     first = _ensure(small_settings)
     damaged = small_settings.index_dir / "english-passages-0.faiss"
@@ -132,6 +135,7 @@ def test_truncated_index_file_is_corrupt_naming_it_and_rebuilt(small_settings: c
     assert idx.readings["english"].passage_vectors[0].ntotal == len(idx.rows)
 
 
+@pytest.mark.chaos
 def test_a_file_changed_in_place_fails_its_checksum_and_is_rebuilt(small_settings: config.Settings) -> None:
     """Same size, other bytes (vectors overwritten): only the checksum tells, at load."""
     first = _ensure(small_settings)
@@ -183,6 +187,7 @@ class _CountingFactory:
         return FakeEncoder(name)
 
 
+@pytest.mark.chaos
 def test_concurrent_ensure_in_threads_builds_once(small_settings: config.Settings) -> None:
     factory = _CountingFactory()
     start = threading.Barrier(3)
@@ -211,6 +216,7 @@ def _ensure_in_process(settings: config.Settings, counter: str) -> str:
     return str(idx.manifest.get("build_id"))
 
 
+@pytest.mark.chaos
 def test_concurrent_ensure_in_processes_builds_once(small_settings: config.Settings, tmp_path: Path) -> None:
     """Two workers starting on a damaged index: one rebuilds, the other waits and loads it."""
     _ensure(small_settings)

@@ -32,6 +32,8 @@ with index.build_lock(settings):
     sys.stdin.read()   # until the test closes it
 """
 
+pytestmark = pytest.mark.chaos   # part of the fault suite (make chaos)
+
 
 def _damaged_index(settings: config.Settings, build_seconds: float) -> None:
     """A built index whose last build took ``build_seconds``, then one file truncated."""

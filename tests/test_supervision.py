@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 STACK = ROOT / "scripts" / "stack.sh"
 PREFLIGHT = ROOT / "rasa_addons" / "preflight.py"
 
+pytestmark = pytest.mark.chaos   # part of the fault suite (make chaos)
+
 
 # --- the model check (no server, no real model) -----------------------------------------------
 def small_model(path: Path, metadata: dict | None = None) -> Path:

@@ -138,6 +138,7 @@ def assert_json_error(response: bytes, status: int) -> dict[str, Any]:
     return data
 
 
+@pytest.mark.chaos
 def test_a_post_body_is_never_read_as_a_further_request(base: str) -> None:
     smuggled = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
     post = (b"POST /api/documents HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
@@ -149,6 +150,7 @@ def test_a_post_body_is_never_read_as_a_further_request(base: str) -> None:
     assert parse(responses[1])[0] == 200
 
 
+@pytest.mark.chaos
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "TRACE", "CONNECT", "PROPFIND", "BREW"])
 def test_every_other_method_gets_a_json_error_with_the_security_headers(base: str, method: str) -> None:
     request = f"{method} /api/documents HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
@@ -159,6 +161,7 @@ def test_every_other_method_gets_a_json_error_with_the_security_headers(base: st
     assert_json_error(responses[0], code)
 
 
+@pytest.mark.chaos
 def test_errors_and_preflights_carry_the_security_headers(base: str) -> None:
     status, headers, body = get(f"{base}/nothing/here")
     assert status == 404 and json.loads(body) == {"error": "not found"}
@@ -179,6 +182,7 @@ def test_head_sends_the_headers_without_the_body(base: str) -> None:
     assert headers["content-type"] == "application/json; charset=utf-8"
 
 
+@pytest.mark.chaos
 def test_an_oversized_body_is_refused_before_it_is_read(base: str) -> None:
     big = config.settings().web_max_request_bytes + 1
     responses, seconds = exchange(base, b"POST /api/documents HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % big
@@ -196,17 +200,20 @@ def impatient(idx: index.Index) -> Iterator[str]:
     server.shutdown()
 
 
+@pytest.mark.chaos
 def test_an_idle_connection_is_closed(impatient: str) -> None:
     responses, seconds = exchange(impatient, b"", wait=10)
     assert responses == [] and seconds < 5      # closed by the server, not by the client's 10 s
 
 
+@pytest.mark.chaos
 def test_a_request_that_never_ends_times_out(impatient: str) -> None:
     responses, seconds = exchange(impatient, b"GET /health HTTP/1.1\r\nHost: x\r\n", wait=10)
     assert seconds < 5
     assert len(responses) == 1 and "timeout" in assert_json_error(responses[0], 408)["error"]
 
 
+@pytest.mark.chaos
 def test_a_body_that_never_ends_is_refused_and_the_connection_closed(impatient: str) -> None:
     responses, seconds = exchange(impatient, b"POST /api/documents HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc",
                                   wait=10)
@@ -214,6 +221,7 @@ def test_a_body_that_never_ends_is_refused_and_the_connection_closed(impatient: 
     assert_json_error(responses[0], 405)
 
 
+@pytest.mark.chaos
 def test_a_kept_alive_connection_is_closed_when_idle(impatient: str) -> None:
     responses, seconds = exchange(impatient, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n", wait=10)
     assert len(responses) == 1 and parse(responses[0])[0] == 200 and seconds < 5
