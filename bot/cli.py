@@ -393,6 +393,24 @@ def cmd_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_insights(args: argparse.Namespace) -> int:
+    """What the room asked and how it was answered, from the tracker store (bot/insights.py)."""
+    from bot import insights
+
+    try:
+        report = insights.report(args.db or None, since=args.since, texts=not args.no_texts)
+    except insights.InsightsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1 if "--since" not in str(exc) else 2
+    if args.format == "json":
+        _print_json(report.to_dict(), sys.stdout)
+    elif args.format == "csv":
+        sys.stdout.write(insights.to_csv(report))
+    else:
+        sys.stdout.write(insights.to_table(report))
+    return 0
+
+
 def cmd_tune(args: argparse.Namespace) -> int:
     from bot import evaluate
 
@@ -478,6 +496,15 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--db", help="SQLite tracker store (default TRACKER_DB or run/tracker.db)")
     pg.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
     pg.set_defaults(func=cmd_purge)
+
+    ins = sub.add_parser("insights", help="conversations, outcomes, declined questions, ratings and citations "
+                                          "from the tracker store")
+    ins.add_argument("--since", default="7d", help="7d, 24h, 90m, 2w, all, or a date such as 2026-12-01 (UTC); default 7d")
+    ins.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    ins.add_argument("--db", help="tracker store URL: sqlite:///FILE, a file, or postgresql://user:pw@host:port/db "
+                                  "(default: the store make start uses, TRACKER_DB / TRACKER_HOST...)")
+    ins.add_argument("--no-texts", action="store_true", help="counts only: no message texts")
+    ins.set_defaults(func=cmd_insights)
 
     t = sub.add_parser("tune", help="train the fusion ranker and confidence model on a question set")
     t.add_argument("--questions", nargs="+", help="question files (default: the dev and everyday sets in tests/eval/)")

@@ -109,6 +109,20 @@ class Settings:
     web_max_request_bytes: int = 65_536
     workshop_path: Path = _setting(ROOT / "data" / "workshop.yml", env="BOT_WORKSHOP")
 
+    # Insights (bot/insights.py, /insights, python -m bot insights): the tracker store to read
+    # ("": the one make start uses, bot/trackerdb.py default_url), whether message texts are shown
+    # at all (off: counts only), and for how many days (texts of older messages are hidden; make
+    # purge DAYS=... deletes them). The token for /insights and /api/insights (INSIGHTS_TOKEN; unset:
+    # the Rasa API token RASA_TOKEN; neither: insights are off on the web).
+    insights_db: str = ""
+    insights_texts: bool = True
+    insights_retention_days: float = 30.0
+    insights_token: str = field(default="", repr=False, metadata={"env": "INSIGHTS_TOKEN"})
+    api_token: str = field(default="", repr=False, metadata={"env": "RASA_TOKEN"})
+    # Chat address for the presenter's QR code (what participants' phones open); "": this machine's
+    # local-network address and WEB_PORT (the web server must then listen there: WEB_HOST=0.0.0.0)
+    room_url: str = ""
+
     max_query_chars: int = 2000     # longer queries are truncated with a notice
     highlight_sentences: int = 1
 

@@ -7,11 +7,19 @@
   and ``/widget.css`` (from ``web/``), ``/vendor/…`` browser libraries from ``node_modules``;
 * ``/api/config`` (where Rasa is), ``/api/documents``, ``/api/paragraphs/{id}`` (a paragraph in
   its document context), ``/api/suggestions`` and ``/api/workshop`` (data files trainers edit),
-  ``/health``.
+  ``/health``;
+* insights (issue #21, ``bot/insights.py``): ``/insights`` the page (``web/insights.*``; its data
+  come from ``/api/insights?since=7d``, which needs ``Authorization: Bearer <INSIGHTS_TOKEN or
+  RASA_TOKEN>``); the presenter's room view: ``/api/room?since=<epoch>`` (the room's questions and
+  how each was answered; texts only with the token), ``/api/room/address`` (the chat address
+  for participants' phones) and ``/api/room/qr.svg?url=...`` (its QR code, made here by segno).
 
 The page talks to Rasa directly (socket.io, REST fallback); this server holds no conversation
-state and logs no message text. Everything it serves is public, read-only corpus data, so GET
-responses carry ``Access-Control-Allow-Origin: *`` (the widget can be embedded anywhere).
+state and logs no message text. Everything it serves without a token is public, read-only data
+(corpus data, or counts without texts), so GET responses carry ``Access-Control-Allow-Origin: *``
+(the widget can be embedded anywhere); the token is compared in constant time and read from the
+``Authorization`` header only, which no other origin's page may send (no
+``Access-Control-Allow-Headers``), and token-protected answers are ``Cache-Control: no-store``.
 
 The HTTP layer is Sanic's server in one process (``create_app``, ``run``): every response, errors
 included, is JSON or a page with the same security headers; a request body is drained, never
@@ -24,6 +32,9 @@ benchmarks). Nothing happens at import: the app is built by ``create_app``.
 from __future__ import annotations
 
 import asyncio
+import hmac
+import io
+import ipaddress
 import itertools
 import json
 import logging
@@ -41,7 +52,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote
 
 import yaml
 
@@ -55,14 +66,18 @@ log = logging.getLogger(__name__)
 
 PAGES = {"/": "index.html", "/index.html": "index.html", "/presenter": "index.html", "/webchat": "webchat.html",
          "/webchat.html": "webchat.html", "/embed-example.html": "embed-example.html",
-         "/widget.js": "widget.js", "/widget.css": "widget.css"}
+         "/widget.js": "widget.js", "/widget.css": "widget.css",
+         "/insights": "insights.html", "/insights.js": "insights.js", "/insights.css": "insights.css",
+         "/room.js": "room.js"}
+PRIVATE = ("/api/insights", "/api/room", "/api/room/address", "/api/room/qr.svg")   # need the query string
+_ROOM_URL = re.compile(r"^https?://[^\s<>\"']{1,300}$")
 VENDOR = {"/vendor/socket.io.min.js": "socket.io-client/dist/socket.io.min.js",
           "/vendor/rasa-webchat.js": "rasa-webchat/lib/index.js"}
 BODY_KINDS = ("body", "front", "back", "caption")
 READ_ONLY = "read-only API; chat messages go to Rasa"
 # Sanic's router knows these methods; any other is refused by the HTTP layer (400/405, JSON too)
 METHODS = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
-ERRORS = {400: "bad request", 404: "not found", 405: READ_ONLY, 408: "request timeout",
+ERRORS = {400: "bad request", 401: "token required", 404: "not found", 405: READ_ONLY, 408: "request timeout",
           413: "request too large (the API is read-only)", 503: "service unavailable"}
 
 
@@ -175,6 +190,68 @@ def _json(data: Any, status: int = 200) -> HTTPResponse:
 _names = itertools.count(1)
 
 
+def expected_token(settings: config.Settings) -> str:
+    """The insights token: INSIGHTS_TOKEN, else the Rasa API token (RASA_TOKEN); "" when neither."""
+    return settings.insights_token or settings.api_token
+
+
+def authorised(settings: config.Settings, header: str | None) -> bool:
+    """Whether an ``Authorization: Bearer <token>`` header carries the insights token."""
+    expected = expected_token(settings)
+    scheme, _, given = (header or "").partition(" ")
+    if not expected or scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode("utf-8"), expected.encode("utf-8"))
+
+
+def lan_addresses() -> list[str]:
+    """This machine's IPv4 addresses on its network interfaces, loopback excluded (read from
+    the interfaces, no packet sent; Linux). Private (local-network) addresses first."""
+    found: list[str] = []
+    try:
+        import fcntl
+        import struct
+
+        for _, name in socket.if_nameindex():
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                try:
+                    packed = fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", name[:15].encode()))  # SIOCGIFADDR
+                except OSError:
+                    continue
+            ip = socket.inet_ntoa(packed[20:24])
+            if not ipaddress.ip_address(ip).is_loopback and ip not in found:
+                found.append(ip)
+    except (ImportError, OSError):
+        pass
+    return sorted(found, key=lambda ip: (not ipaddress.ip_address(ip).is_private, ip))
+
+
+def room_address(settings: config.Settings, host: str | None = None, port: int | None = None) -> dict[str, Any]:
+    """The chat address participants' phones open (``room_url``, else this machine's local-network
+    address and the web port) and whether this server (listening on ``host``) is reachable beyond
+    loopback."""
+    host = settings.web_host if host is None else host
+    port = port or settings.web_port
+    try:
+        local_only = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        local_only = host in ("localhost", "")
+    candidates = [f"http://{ip}:{port}/" for ip in lan_addresses()]
+    url = settings.room_url or (candidates[0] if candidates else f"http://localhost:{port}/")
+    return {"url": url, "candidates": candidates, "configured": bool(settings.room_url),
+            "listening_beyond_loopback": not local_only}
+
+
+def qr_svg(url: str) -> bytes:
+    """The QR code of ``url`` as SVG (segno, pure Python; scales with its box)."""
+    import segno
+
+    buf = io.BytesIO()
+    segno.make(url, error="m").save(buf, kind="svg", border=4, omitsize=True, xmldecl=False, dark="#000",
+                                    light="#fff", title=url)
+    return buf.getvalue()
+
+
 def create_app(settings: config.Settings | None = None) -> Sanic:
     """The Sanic app: routes, limits, and one JSON error handler that also sets the headers."""
     from sanic import Sanic
@@ -244,11 +321,55 @@ def create_app(settings: config.Settings | None = None) -> Sanic:
             return _json({"error": f"the document index is not available ({exc}); run: make index"}, 503)
         return _json({"error": "not found"}, 404)
 
+    def private(path: str, query: str, auth: str | None, port: int) -> HTTPResponse:
+        """Insights and the room view: the tracker store is read here (off the event loop)."""
+        from bot import insights
+
+        args = {k: v[-1] for k, v in parse_qs(query or "", keep_blank_values=True).items()}
+        holder = authorised(settings, auth)
+        where = (getattr(app.ctx, "listen_host", None), port)
+        if path == "/api/room/address":
+            return _json(room_address(settings, *where))
+        if path == "/api/room/qr.svg":
+            url = args.get("url") or room_address(settings, *where)["url"]
+            if not _ROOM_URL.match(url):
+                return _json({"error": "url must be an http(s) address"}, 400)
+            try:
+                return raw(qr_svg(url), content_type="image/svg+xml")
+            except ImportError:
+                return _json({"error": "QR codes need the segno package (make setup)"}, 503)
+        try:
+            if path == "/api/room":
+                since = float(args.get("since") or 0.0)
+                response = _json(insights.room(since=since, texts=holder, settings=settings))
+            else:
+                if not expected_token(settings):
+                    return _json({"error": "insights are off: set INSIGHTS_TOKEN (or RASA_TOKEN)"}, 503)
+                if not holder:
+                    response = _json({"error": "token required"}, 401)
+                    response.headers["WWW-Authenticate"] = 'Bearer realm="insights"'
+                    return response
+                report = insights.report(since=args.get("since") or "7d", texts=True, settings=settings)
+                response = _json(report.to_dict())
+        except ValueError as exc:   # InsightsError (a bad since) or a since that is not a number
+            message = str(exc) if isinstance(exc, insights.InsightsError) else "since must be a number"
+            if isinstance(exc, insights.InsightsError) and "--since" not in message:
+                log.warning("insights: the tracker store cannot be read")   # no details: they may name texts
+                return _json({"error": "the conversation store cannot be read"}, 503)
+            return _json({"error": message.replace("--since", "since")}, 400)
+        if holder:
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
     async def handle(request: Request, path: str = "") -> HTTPResponse:
         log.debug("web %s %s", request.method, request.path)   # the path only; bodies are never logged
         if int(request.headers.get("content-length") or 0) > settings.web_max_request_bytes:
             raise PayloadTooLarge("request too large")   # answered at once; Sanic then drops the connection
         if request.method in ("GET", "HEAD"):    # Sanic sends HEAD's headers without the body
+            if request.path in PRIVATE:          # reads the tracker store: off the event loop
+                return await asyncio.get_running_loop().run_in_executor(
+                    None, private, request.path, request.query_string, request.headers.get("authorization"),
+                    request.conn_info.server_port if request.conn_info else 0)
             if request.path.startswith("/api/"):   # may load the index (seconds, once): off the event loop
                 return await asyncio.get_running_loop().run_in_executor(None, get, request.path)
             return get(request.path)
@@ -298,6 +419,7 @@ def run(sock: socket.socket, settings: config.Settings | None = None) -> None:
     if not logging.getLogger().handlers:   # Sanic's start/stop notices and errors, to stderr (run/web.log)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(settings)
+    app.ctx.listen_host = sock.getsockname()[0]   # the room view's address: is this server reachable from phones
     app.prepare(sock=sock, single_process=True, access_log=False, motd=False, auto_reload=False, debug=False)
     Sanic.serve_single(app)
 

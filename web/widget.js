@@ -615,11 +615,14 @@
     bind(el.resetAll, "resetAllLabel", "aria-label");
     el.resetAll.addEventListener("click", resetAll);
     el.groups = h("div", { class: "pa-demo-groups" });
+    // the workshop room view (QR code and the room's questions): web/room.js fills it
+    el.room = h("section", { id: "room-panel", class: "pa-room", "aria-label": "Room" });
     el.presenter = h("aside", { id: "presenter-panel", class: "pa-presenter", "aria-labelledby": "presenter-title" }, [
       h("div", { class: "pa-presenter-head" }, [
         bind(h("h2", { id: "presenter-title", class: "pa-presenter-title" }), "presenterTitle"),
         el.resetAll
       ]),
+      el.room,
       bind(h("p", { class: "pa-presenter-hint" }), "presenterHint"),
       el.groups
     ]);
@@ -696,6 +699,14 @@
     S.lang = lang === "zh" ? "zh" : "en";
     store.set(KEY_LANG, S.lang);
     applyStrings();
+    announce("pa:lang", { lang: S.lang });
+  }
+
+  /** Tell the presenter's room view (web/room.js) about a change: "pa:lang", "pa:reset-all". */
+  function announce(name, detail) {
+    try {
+      document.dispatchEvent(new CustomEvent(name, { detail: detail || {} }));
+    } catch (e) { /* old browser: the room view keeps its state */ }
   }
 
   function applyStrings() {
@@ -1625,6 +1636,7 @@
       if (k && k.indexOf("pa.") === 0) store.remove(k);
     });
     resetConversation();
+    announce("pa:reset-all", { time: Date.now() / 1000 });
   }
 
   // ----------------------------------------------------------------------------------------
@@ -1871,7 +1883,10 @@
       clear(host);
       host.classList.add("pa-root", "pa-page");
       S.el.root = host;
-      if (S.presenter) document.body.classList.add("presenter");
+      if (S.presenter) {
+        document.body.classList.add("presenter");
+        loadScript(ORIGIN + "/room.js", 10000);   // the room view: QR code and the room's questions
+      }
       document.body.classList.add("pa-page-body");
       buildApp(host);
       host.appendChild(buildViewer());
