@@ -422,6 +422,13 @@ def cmd_tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_add(args: argparse.Namespace) -> int:
+    from bot import adding
+
+    docs = Path(args.documents_dir) if args.documents_dir else None
+    return adding.main(args.files, docs, dry_run=args.check)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Policy Assistant search engine")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -450,6 +457,13 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("index", help="build the search index if documents, model or glossary changed")
     i.add_argument("--rebuild", action="store_true", help="rebuild even if up to date")
     i.set_defaults(func=cmd_index)
+
+    ad = sub.add_parser("add", help="add documents (.pdf, .docx, .html, .txt, .md) to the corpus with a proposed "
+                                    "catalog entry (docs/documents.md); then make index")
+    ad.add_argument("files", nargs="*", help="the document files")
+    ad.add_argument("--check", action="store_true", help="only read and check the files; write nothing")
+    ad.add_argument("--documents-dir", help="documents folder (default BOT_DOCUMENTS_DIR or data/documents)")
+    ad.set_defaults(func=cmd_add)
 
     c = sub.add_parser("corpus", help="list documents and passages")
     c.add_argument("--doc", help="list the passages of one document")

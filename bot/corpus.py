@@ -69,11 +69,15 @@ RE_NUMBERED = re.compile(r"^(\d{1,3})\s*[.．]\s*(\S.*)$")
 RE_SUBITEM = re.compile(r"^[（(]([a-z])[)）]\s*(\S.*)$")
 RE_BULLET = re.compile(r"^[-*•·]\s+(\S.*)$")
 RE_CAPTION = re.compile(r"^(?:图|表|Figure|Table)\s*\d+\s*[.．:：]|^(?:资料来源|来源|注|Source|Note)\s*[:：]")
-RE_SUP_DEF = re.compile(r"^\x00(\d+|\*)\x00\s*(\S.*)$")  # "<sup>n</sup> text" after clean-up
+RE_SUP_DEF = re.compile(r"^\x00(\d+|\*)\x00:?\s*(\S.*)$")  # "<sup>n</sup> text", "[^n]: text" after clean-up
 RE_MD_FN_DEF = re.compile(r"^\[\^(\w+)\]:\s*(.*)$")
 RE_STAR_DEF = re.compile(r"^\\?\*\s+(\S.*)$")
 RE_WRAPPED_FN_DEF = re.compile(r"^\s*(\d{1,3}|\*)\s+(\S.*)$")
 RE_PREFIX_LABEL = re.compile(r"^(摘要|关键词|关键字)\s*[:：]?\s+(\S.*)$")
+# "<!-- page 7 -->": page 7 starts here (written by bot/readers.py for PDF text layers)
+RE_PAGE_MARK = re.compile(r"^<!--\s*page\s+(\d{1,5})\s*-->$")
+# headings of English documents: "I. Introduction", "A. Background"
+RE_H_ROMAN = re.compile(r"^([IVX]{1,6})\s*[.．]\s+(\S.*)$")
 
 # Inline clean-up.
 RE_SUP = re.compile(r"<sup>\s*(\d+|\*)\s*</sup>")
@@ -173,9 +177,11 @@ def load_catalog(documents_dir: Path) -> dict[str, dict[str, Any]]:
 
 
 def document_files(documents_dir: Path) -> list[Path]:
-    """The ``.txt`` and ``.md`` files of the corpus, sorted by name."""
-    exts = {".txt", ".md", ".markdown"}
-    return sorted(p for p in documents_dir.iterdir() if p.is_file() and p.suffix.lower() in exts)
+    """The document files of the corpus (text, Markdown, PDF, Word, HTML), sorted by name."""
+    from bot.readers import SUPPORTED
+
+    return sorted(p for p in documents_dir.iterdir()
+                  if p.is_file() and p.suffix.lower() in SUPPORTED and not p.name.startswith((".", "~$")))
 
 
 def read_text(path: Path) -> str:
@@ -356,6 +362,8 @@ class _Parser:
         self.next_fn = 1
         self.last_fn_block: _Block | None = None
         self.page_footers: list[tuple[int, int]] = []   # (line index, page number)
+        self.page_marks: list[tuple[int, int]] = []     # "<!-- page N -->": (line index, N)
+        self.latin_doc = not has_cjk(text[:20000])
         self.page_breaks: list[int] = []
         self.fn_defined_style = "explicit" if self.explicit_markers else "trailing"
 
@@ -394,6 +402,14 @@ class _Parser:
             standalone = self.was_blank and self._next_is_blank()
             if m and (md or (short and (standalone or not re.search(r"[，,]", m.group(2))))):
                 return _Heading(m.group(1), m.group(2).strip(), family, line)
+        if self.latin_doc:
+            latin_short = len(text) <= 90 and not re.search(r"[.;:]$", text)
+            m = RE_H_ROMAN.match(text)
+            if m and (md or latin_short):
+                return _Heading(m.group(1), m.group(2).strip(), "cn", line)
+            m = RE_H_LATIN.match(text)
+            if m and (md or latin_short):
+                return _Heading(m.group(1), m.group(2).strip(), "latin", line)
         m = RE_H_LATIN.match(text)
         if m and has_cjk(m.group(2)) and (md or short):
             return _Heading(m.group(1), m.group(2).strip(), "latin", line)
@@ -434,6 +450,10 @@ class _Parser:
         return i >= len(self.lines) or not self.lines[i].strip()
 
     def _is_furniture(self, idx: int, stripped: str) -> bool:
+        m = RE_PAGE_MARK.match(stripped)
+        if m:
+            self.page_marks.append((idx, int(m.group(1))))
+            return True
         m = RE_PAGE_FOOTER.match(stripped)
         if m:
             self.page_footers.append((idx, int(m.group(1))))
@@ -927,6 +947,8 @@ def parse_document(meta: dict[str, Any], text: str) -> Document:
         warnings += _extract_trailing_markers(blocks, fn_ids)
     if any(b.fn_id == "*" for b in fn_blocks):
         for b in blocks:
+            if b.kind in (FRONT, BODY) and f"{MARK}*{MARK}" in b.text:
+                break   # marked explicitly ("*<sup>*</sup>", bot/readers.py)
             if b.kind in (FRONT, BODY) and "*" in b.text:
                 b.lines = [b.text.replace("*", f"*{MARK}*{MARK}", 1)]   # the mark stays visible, as printed
                 break
@@ -942,6 +964,17 @@ def parse_document(meta: dict[str, Any], text: str) -> Document:
                 page_of_line[b.start_line] = page
             elif line_idx < b.start_line < after:
                 page_of_line[b.start_line] = page + 1
+
+    if parser.page_marks:  # explicit page starts (PDF text layers): the last mark above a block
+        marks = sorted(parser.page_marks)
+        for b in blocks:
+            page = None
+            for line_idx, number in marks:
+                if line_idx > b.start_line:
+                    break
+                page = number
+            if page is not None:
+                page_of_line[b.start_line] = page
 
     passages = _assemble(blocks, doc_id, parser.numbered, page_of_line, warnings)
 
@@ -994,10 +1027,17 @@ class Corpus:
 
 
 def load_document(path: Path, catalog: dict[str, dict[str, Any]]) -> Document:
-    """Read and parse one file (catalog entry optional)."""
-    text = read_text(path)
-    meta = dict(catalog.get(path.name) or default_meta(path, text))
+    """Read (any supported format, ``bot/readers.py``) and parse one file (catalog entry optional)."""
+    from bot import readers
+
+    try:
+        read = readers.read(path)
+    except readers.ReadError as exc:
+        raise ParseError(str(exc)) from exc
+    text = read.text
+    meta = dict(catalog.get(path.name) or read.proposed_meta())
     meta.setdefault("id", slugify(path.name))
+    meta.setdefault("language", read.language)
     meta["sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
     try:
         doc = parse_document(meta, text)
@@ -1040,7 +1080,13 @@ def corpus_fingerprint(documents_dir: Path) -> str:
     """Hash of the catalog and every document file (content and name)."""
     h = hashlib.sha256()
     for path in sorted(documents_dir.iterdir()):
-        if path.is_file() and (path.suffix.lower() in {".txt", ".md", ".markdown"} or path.name == "catalog.yml"):
+        if path.is_file() and (path.suffix.lower() in _suffixes() or path.name == "catalog.yml"):
             h.update(path.name.encode())
             h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
+
+
+def _suffixes() -> set[str]:
+    from bot.readers import SUPPORTED
+
+    return set(SUPPORTED)
