@@ -14,7 +14,7 @@ export RASA_PORT ?= 5005
 export ACTIONS_PORT ?= 5055
 export WEB_PORT ?= 8080
 
-.PHONY: setup index train validate eval tune bench test test-fast chaos test-py test-rasa test-browser test-channels channels purge load browser services scale-start scale-stop screenshots web demo start stop status chat clean
+.PHONY: setup index train validate eval tune bench test test-fast chaos test-py test-rasa test-browser test-channels channels purge load browser office services scale-start scale-stop screenshots web demo start stop status chat clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -36,6 +36,9 @@ scale-stop:             ## stop the scale-out stack (conversations stay in its P
 
 browser:                ## Debian chromium + chromium-driver + CJK font for the browser tests
 	scripts/browser.sh
+
+office:                 ## Debian LibreOffice Writer (headless) for the document-format tests (tests/test_readers.py)
+	scripts/office.sh
 
 index: setup            ## build the search index if documents, model or glossary changed
 	$(PY) -m bot index
@@ -68,7 +71,7 @@ bench: index train browser      ## latency, memory and scale (docs/performance.m
 	$(PY) bench/rasa_bench.py
 	$(PY) bench/browser_bench.py
 
-test: setup index train browser services ## the whole test suite: Python tests, Rasa data and test stories, end to end, scale-out, browser
+test: setup index train browser office services ## the whole test suite: Python tests, Rasa data and test stories, end to end, scale-out, browser
 	$(MAKE) validate
 	$(PY) -m pytest -q
 	$(MAKE) test-rasa
