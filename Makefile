@@ -14,7 +14,7 @@ export RASA_PORT ?= 5005
 export ACTIONS_PORT ?= 5055
 export WEB_PORT ?= 8080
 
-.PHONY: setup index train validate eval tune bench test test-fast chaos test-py test-rasa test-browser test-channels channels purge load browser office services scale-start scale-stop screenshots web demo start stop status chat clean
+.PHONY: setup index train validate eval tune bench test test-fast chaos test-py test-rasa test-browser test-channels channels purge insights load browser office services scale-start scale-stop screenshots web demo start stop status chat clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -93,6 +93,9 @@ channels: setup         ## which messaging channels the environment (or .env) en
 
 purge:                  ## delete conversations idle for more than DAYS days (default 30) from run/tracker.db
 	$(PY) -m bot purge --days $${DAYS:-30}
+
+insights:               ## what was asked and how it was answered (tracker store of make start): SINCE (7d), FORMAT (table|json|csv)
+	@. scripts/env.sh; $(PY) -m bot insights --since $${SINCE:-7d} --format $${FORMAT:-table}
 
 load:                   ## bounded load run against the running stack (make start first): LOAD_URL, SESSIONS, MESSAGES
 	@. scripts/env.sh; mkdir -p bench/out; \

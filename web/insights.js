@@ -287,7 +287,7 @@
         return c instanceof Node ? h("td", {}, [c]) : h("td", { text: String(c) });
       }));
     });
-    return h("div", { class: "ins-table-wrap" }, [h("table", { class: "ins-table " + (cls || "") },
+    return h("div", { class: "ins-table-wrap " + (cls || "") }, [h("table", { class: "ins-table" },
       [h("thead", {}, [head]), h("tbody", {}, body)])]);
   }
 
