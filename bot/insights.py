@@ -34,6 +34,9 @@ from bot import config, lang as lang_mod, trackerdb
 
 OUTCOMES = ("answer", "no_answer", "refusal", "support", "other")
 FOLLOW_UP_MOVES = ("continue", "switch", "narrow", "widen", "shown", "item")
+# Rasa intents that act on the previous answer (more results, its source, the original, a
+# paragraph of it, the same question in one document)
+FOLLOW_UP_INTENTS = ("more_results", "show_source", "show_original", "ask_paragraph", "filter_document")
 SIMILARITY = 0.5          # token-set Jaccard at or above which two declined questions are one group
 TOP = 20                  # entries in each "most ..." list
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhdw])\s*$", re.I)
@@ -67,6 +70,17 @@ class Turn:
     @property
     def is_rating(self) -> bool:
         return bool(self.rating) or self.intent == "feedback"
+
+    @property
+    def follow_up(self) -> str:
+        """How this turn followed up the previous answer ("": it did not): the intent
+        (``more_results``, …) or the conversation's reading of it (``continue``, ``narrow``, …)."""
+        if self.is_rating:
+            return ""
+        if self.intent in FOLLOW_UP_INTENTS:
+            return self.intent
+        move = str((self.payload or {}).get("move") or "")
+        return move if move in FOLLOW_UP_MOVES else ""
 
 
 def _custom(data: dict[str, Any]) -> dict[str, Any] | None:
@@ -259,7 +273,7 @@ def build(turn_list: list[Turn], since: float, now: float, texts: bool = True, t
     documents: Counter[str] = Counter()
     doc_meta: dict[str, dict[str, str]] = {}
     paragraphs: Counter[str] = Counter()
-    follow_moves: Counter[str] = Counter()
+    follow_by: Counter[str] = Counter()
     rated: list[dict[str, Any]] = []
     last_question: dict[str, Turn] = {}
     up = down = 0
@@ -289,10 +303,10 @@ def build(turn_list: list[Turn], since: float, now: float, texts: bool = True, t
                 documents[doc] += 1
                 doc_meta.setdefault(doc, {"symbol": str(c.get("doc_symbol") or ""),
                                           "title": str(c.get("doc_title") or "")})
-        if p.get("move"):
-            follow_moves[str(p["move"])] += 1
-    answered_moves = sum(follow_moves.values())
-    follow = sum(n for m, n in follow_moves.items() if m in FOLLOW_UP_MOVES)
+        if t.follow_up:
+            follow_by[t.follow_up] += 1
+    asked = sum(1 for t in ts if not t.is_rating)
+    follow = sum(follow_by.values())
     return Report(
         since=_stamp(since), until=_stamp(now), store=store, texts=texts,
         conversations=len({t.sender for t in ts}), messages=len(ts),
@@ -304,8 +318,8 @@ def build(turn_list: list[Turn], since: float, now: float, texts: bool = True, t
         cited={"documents": [{"doc_id": d, "count": n, **doc_meta.get(d, {})} for d, n in documents.most_common(TOP)],
                "paragraphs": [{"id": i, "citation": cite_of.get(i, i), "count": n}
                               for i, n in paragraphs.most_common(TOP)]},
-        follow_ups={"turns": follow, "share": round(follow / answered_moves, 3) if answered_moves else 0.0,
-                    "moves": dict(sorted(follow_moves.items()))},
+        follow_ups={"turns": follow, "share": round(follow / asked, 3) if asked else 0.0,
+                    "by": dict(follow_by.most_common())},
         refused=outcomes["refusal"],
     )
 
@@ -346,7 +360,7 @@ def room(url: str | None = None, since: float = 0.0, texts: bool = False, settin
     questions.sort(key=lambda t: t.time)
     ratings = Counter(t.rating for t in turn_list if t.is_rating and t.rating)
     out = [{"time": _stamp(t.time), "lang": t.lang, "outcome": t.outcome,
-            "move": str((t.payload or {}).get("move") or ""),
+            "follow_up": bool(t.follow_up),
             **({"text": t.text} if texts and t.time >= text_since else {})}
            for t in questions[-limit:]]
     counts = Counter({k: 0 for k in OUTCOMES})
@@ -384,8 +398,8 @@ def to_table(r: Report) -> str:
     lines += ["", "most cited paragraphs:"]
     lines += [f"  {p['count']:>4}  {p['citation']}" for p in r.cited.get("paragraphs", [])] or ["  none"]
     f = r.follow_ups
-    lines += ["", f"follow-ups: {f.get('turns', 0)} ({f.get('share', 0):.0%} of searched turns)"
-              + ("  " + ", ".join(f"{m} {n}" for m, n in f.get("moves", {}).items()) if f.get("moves") else "")]
+    lines += ["", f"follow-ups: {f.get('turns', 0)} ({f.get('share', 0):.0%} of messages, ratings aside)"
+              + ("  " + ", ".join(f"{m} {n}" for m, n in f.get("by", {}).items()) if f.get("by") else "")]
     return "\n".join(lines) + "\n"
 
 
@@ -415,6 +429,6 @@ def to_csv(r: Report) -> str:
         w.writerow(["cited_document", d.get("symbol") or d["doc_id"], d["count"], d.get("title", "")])
     for p in r.cited.get("paragraphs", []):
         w.writerow(["cited_paragraph", p["id"], p["count"], p["citation"]])
-    for m, n in r.follow_ups.get("moves", {}).items():
-        w.writerow(["move", m, n, ""])
+    for m, n in r.follow_ups.get("by", {}).items():
+        w.writerow(["follow_up", m, n, ""])
     return buf.getvalue()

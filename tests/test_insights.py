@@ -28,8 +28,8 @@ SCHEMA = ("CREATE TABLE events (id INTEGER NOT NULL, sender_id VARCHAR(255) NOT 
 SECRET_QUESTION = "What is the weather tomorrow in Zanzibar-7781?"
 
 
-def answer(cites: list[tuple[str, str]], lang: str = "en", move: str = "new") -> dict[str, Any]:
-    return {"kind": "answer", "lang": lang, "text": "…", "move": move,
+def answer(cites: list[tuple[str, str]], lang: str = "en", move: str | None = "new") -> dict[str, Any]:
+    return {"kind": "answer", "lang": lang, "text": "…", **({"move": move} if move else {}),
             "citations": [{"id": pid, "doc_id": pid.split(":")[0], "doc_symbol": symbol, "doc_title": "T " + symbol,
                            "citation": f"{symbol}, para. {pid.split(':')[1]}"} for pid, symbol in cites]}
 
@@ -77,7 +77,7 @@ def room_set(store: Store, start: float) -> None:
     """Three conversations over two channels and both languages (the expected figures are below)."""
     t = start
     store.turn("s1", t, "What do the documents say about 3D-printed guns?", answer(GUNS))
-    store.turn("s1", t + 10, "tell me more", answer(GUNS[1:], move="continue"))
+    store.turn("s1", t + 10, "tell me more", answer(GUNS[1:], move=None), intent="more_results")
     store.turn("s1", t + 20, '/feedback{"rating": "up"}', {"kind": "info", "lang": "en", "rating": "up",
                                                              "rated": ["a-conf-234-11:27"],
                                                              "rated_query": "3D-printed guns"},
@@ -142,7 +142,9 @@ def test_most_cited_and_follow_ups(db: str, settings: config.Settings) -> None:
     assert [(d["doc_id"], d["count"], d["symbol"]) for d in r.cited["documents"]] == [
         ("a-conf-234-11", 3, "A/CONF.234/11"), ("ipie-brief", 1, "IPIE")]
     assert r.cited["paragraphs"][0] == {"id": "a-conf-234-11:27", "citation": "A/CONF.234/11, para. 27", "count": 2}
-    assert r.follow_ups["turns"] == 1 and r.follow_ups["moves"] == {"continue": 1, "new": 2}
+    assert r.follow_ups == {"turns": 1, "share": round(1 / 9, 3), "by": {"more_results": 1}}
+    narrowed = insights.Turn("x", NOW, "only in the IPIE brief", "ask_documents", "rest", payload={"move": "narrow"})
+    assert narrowed.follow_up == "narrow" and not dataclasses.replace(narrowed, payload={"move": "new"}).follow_up
 
 
 def test_texts_off_and_retention_window_keep_the_counts(db: str, settings: config.Settings) -> None:

@@ -159,6 +159,7 @@ def test_conversations_over_rest_give_exactly_the_counts(store: Store) -> None:
     declined: list[str] = []
     ratings: Counter[str] = Counter()
     documents: Counter[str] = Counter()
+    paged = 0   # "tell me more" answered with the next results: a follow-up
     for messages in CONVERSATIONS:
         sender = uuid.uuid4().hex
         for message in messages:
@@ -170,6 +171,7 @@ def test_conversations_over_rest_give_exactly_the_counts(store: Store) -> None:
                 ratings[json.loads(message[len("/feedback"):])["rating"]] += 1
             elif kind == "answer":
                 documents.update(c["doc_id"] for c in payload.get("citations") or [])
+                paged += message == "tell me more" and int(payload.get("offset") or 0) > 0
     assert outcomes["answer"] + outcomes["no_answer"] + outcomes["refusal"] + outcomes["support"] > 0
 
     for data in (insights_json(store.env), insights_json({}, "--db", store.url)):   # default store, then --db
@@ -182,6 +184,7 @@ def test_conversations_over_rest_give_exactly_the_counts(store: Store) -> None:
         assert {d["doc_id"]: d["count"] for d in data["cited"]["documents"]} == dict(documents)
         assert data["channels"] == {"rest": data["messages"]}
         assert set(data["languages"]) <= {"en", "zh"} and data["languages"].get("zh", 0) >= 2
+        assert data["follow_ups"]["by"].get("more_results", 0) >= paged
     weather = [d for d in data["declined"] if "weather" in (d["text"] or "")]
     if sum(1 for m in declined if "weather" in m) == 2:
         assert len(weather) == 1 and weather[0]["count"] == 2   # alike questions: one group

@@ -47,7 +47,7 @@
       docs: "Most cited documents", paras: "Most cited paragraphs",
       citedNone: "No citations in this period.",
       followUps: "Follow-up use",
-      followUpsText: "{n} follow-up turns ({share} of searched turns)",
+      followUpsText: "{n} follow-ups ({share} of the messages, ratings aside): more results, sources, narrower or wider questions…",
       textsOff: "Message texts are off on this server (counts only).",
       store: "Source: {store}, {since} – {until}",
       empty: "No conversations in this period.",
@@ -84,7 +84,7 @@
       docs: "引用最多的文件", paras: "引用最多的段落",
       citedNone: "此期间没有引用。",
       followUps: "追问使用情况",
-      followUpsText: "{n} 次追问（占检索轮次的 {share}）",
+      followUpsText: "{n} 次追问（占消息的 {share}，评价除外）：更多结果、出处、缩小或放宽问题……",
       textsOff: "此服务器已关闭消息文本（仅显示计数）。",
       store: "来源：{store}，{since} – {until}",
       empty: "此期间没有会话。",
@@ -361,7 +361,7 @@
     const f = d.follow_ups || {};
     el.report.appendChild(section("ins-follow", "followUps", [h("p", { text: format(t("followUpsText"), {
       n: f.turns || 0, share: Math.round((f.share || 0) * 100) + "%" }) }),
-      Object.keys(f.moves || {}).length ? barsH(kv(f.moves), t("followUps")) : null]));
+      Object.keys(f.by || {}).length ? barsH(kv(f.by), t("followUps")) : null]));
   }
 
   function load() {

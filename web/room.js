@@ -62,7 +62,6 @@
     }
   };
   const OUTCOMES = ["answer", "no_answer", "refusal", "support", "other"];
-  const FOLLOW = ["continue", "switch", "narrow", "widen", "shown", "item"];
 
   const R = { data: null, address: null, error: "", timer: null, el: {}, busy: false };
 
@@ -236,7 +235,7 @@
       el.list.appendChild(h("li", { class: "pa-room-item", "data-outcome": q.outcome }, [
         h("span", { class: "pa-room-time", text: time(q.time) }),
         h("span", { class: "pa-room-outcome", "data-outcome": q.outcome, text: t(q.outcome) }),
-        FOLLOW.indexOf(q.move) >= 0 ? h("span", { class: "pa-room-move", text: t("followUp") }) : null,
+        q.follow_up ? h("span", { class: "pa-room-move", text: t("followUp") }) : null,
         h("span", { class: "pa-room-text" + (typeof q.text === "string" ? "" : " pa-room-placeholder"),
           lang: q.lang === "zh" ? "zh-CN" : q.lang === "en" ? "en" : null, text: text })
       ]));
