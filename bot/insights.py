@@ -252,13 +252,15 @@ def build(turn_list: list[Turn], since: float, now: float, texts: bool = True, t
 
     outcomes = Counter({k: 0 for k in OUTCOMES})
     outcomes.update(t.outcome for t in ts)
-    per_day: dict[str, tuple[set[str], list[int]]] = {}
+    per_day: dict[str, tuple[set[str], Counter[str], Counter[str]]] = {}
     for t in ts:
         day = datetime.fromtimestamp(t.time, timezone.utc).date().isoformat()
-        senders, count = per_day.setdefault(day, (set(), [0]))
+        senders, langs, channels = per_day.setdefault(day, (set(), Counter(), Counter()))
         senders.add(t.sender)
-        count[0] += 1
-    days = [{"date": d, "conversations": len(s), "messages": c[0]} for d, (s, c) in sorted(per_day.items())]
+        langs[t.lang] += 1
+        channels[t.channel] += 1
+    days = [{"date": d, "conversations": len(s), "messages": sum(lg.values()), "languages": dict(lg.most_common()),
+             "channels": dict(ch.most_common())} for d, (s, lg, ch) in sorted(per_day.items())]
 
     declined_turns = [t for t in ts if t.outcome == "no_answer"]
     visible = [t for t in declined_turns if shown(t) is not None and t.text.strip()]
@@ -380,8 +382,10 @@ def to_table(r: Report) -> str:
              f"conversations {r.conversations}   messages {r.messages}", "", "outcomes:"]
     lines += [f"  {k:<10} {v:>6}" for k, v in r.outcomes.items()]
     if r.days:
-        lines += ["", "per day (UTC):       conversations  messages"]
-        lines += [f"  {d['date']}          {d['conversations']:>6}    {d['messages']:>6}" for d in r.days]
+        lines += ["", "per day (UTC):       conversations  messages  by language; by channel"]
+        lines += [f"  {d['date']}          {d['conversations']:>6}    {d['messages']:>6}  "
+                  + ", ".join(f"{k} {v}" for k, v in d["languages"].items()) + "; "
+                  + ", ".join(f"{k} {v}" for k, v in d["channels"].items()) for d in r.days]
     for title, counts in (("languages", r.languages), ("channels", r.channels)):
         if counts:
             lines += ["", f"{title}:"] + [f"  {k:<10} {v:>6}" for k, v in counts.items()]
@@ -414,6 +418,10 @@ def to_csv(r: Report) -> str:
         w.writerow(["outcome", k, v, ""])
     for d in r.days:
         w.writerow(["day", d["date"], d["messages"], f"conversations={d['conversations']}"])
+        for k, v in d["languages"].items():
+            w.writerow(["day_language", f"{d['date']} {k}", v, ""])
+        for k, v in d["channels"].items():
+            w.writerow(["day_channel", f"{d['date']} {k}", v, ""])
     for k, v in r.languages.items():
         w.writerow(["language", k, v, ""])
     for k, v in r.channels.items():

@@ -114,6 +114,7 @@ def test_counts_outcomes_languages_channels_and_days(db: str, settings: config.S
     assert r.outcomes == {"answer": 3, "no_answer": 3, "refusal": 1, "support": 1, "other": 3}
     assert r.languages == {"en": 7, "zh": 4} and r.channels == {"rest": 7, "socketio": 4}
     assert sum(d["messages"] for d in r.days) == 11
+    assert sum(d["languages"].get("zh", 0) for d in r.days) == 4 and sum(d["channels"]["rest"] for d in r.days) == 7
     whole = insights.report(db, since="all", settings=settings, now=NOW)
     assert (whole.conversations, whole.messages, whole.outcomes["no_answer"]) == (4, 12, 4)
     assert len(whole.days) == 2 or whole.days[0]["date"] != whole.days[-1]["date"]

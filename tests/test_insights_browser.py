@@ -87,7 +87,9 @@ def test_insights_page_draws_the_report(base: str, browser: Any, viewport: dict[
         assert page.inner_text("#ins-totals [data-key=conversations] .ins-total-value") == "3"
         assert page.inner_text("#ins-totals [data-key=messages] .ins-total-value") == "11"
         assert page.locator("#ins-outcomes svg rect").count() == 5
-        assert page.locator("#ins-days svg rect").count() >= 1
+        assert page.locator("#ins-days svg rect[data-lang=en]").count() == 1    # one day, stacked by language
+        assert page.locator("#ins-days svg rect[data-lang=zh]").count() == 1
+        assert "Chinese" in page.inner_text("#ins-languages")
         assert "A/CONF.234/11" in page.inner_text("#ins-docs")
         declined = page.inner_text("#ins-declined")
         assert SECRET_QUESTION in declined and "2" in declined

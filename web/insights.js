@@ -51,7 +51,12 @@
       textsOff: "Message texts are off on this server (counts only).",
       store: "Source: {store}, {since} – {until}",
       empty: "No conversations in this period.",
-      noCitation: "no citation"
+      noCitation: "no citation",
+      lang_en: "English", lang_zh: "Chinese", lang_mixed: "mixed", lang_unknown: "unknown",
+      fu_more_results: "more results", fu_show_source: "source", fu_show_original: "original text",
+      fu_ask_paragraph: "a paragraph", fu_filter_document: "one document", fu_continue: "continued",
+      fu_switch: "switched topic", fu_narrow: "narrower", fu_widen: "wider", fu_shown: "about a quote",
+      fu_item: "a listed item"
     },
     zh: {
       title: "政策助手 — 洞察",
@@ -88,7 +93,12 @@
       textsOff: "此服务器已关闭消息文本（仅显示计数）。",
       store: "来源：{store}，{since} – {until}",
       empty: "此期间没有会话。",
-      noCitation: "无引用"
+      noCitation: "无引用",
+      lang_en: "英文", lang_zh: "中文", lang_mixed: "混合", lang_unknown: "未知",
+      fu_more_results: "更多结果", fu_show_source: "出处", fu_show_original: "原文",
+      fu_ask_paragraph: "某一段落", fu_filter_document: "限定文件", fu_continue: "继续",
+      fu_switch: "换话题", fu_narrow: "缩小", fu_widen: "放宽", fu_shown: "关于引文",
+      fu_item: "列表中的一项"
     }
   };
   const OUTCOMES = ["answer", "no_answer", "refusal", "support", "other"];
@@ -181,12 +191,17 @@
     return svg;
   }
 
-  /** Vertical bars per day: [{date, messages, conversations}]. */
+  /** Vertical bars per day, stacked by language: [{date, messages, conversations, languages}]. */
   function barsDays(days, title) {
     const height = 180, pad = 28, colW = Math.max(14, Math.min(48, Math.floor(640 / Math.max(1, days.length))));
     const width = Math.max(320, pad * 2 + days.length * colW);
     const max = Math.max(1, ...days.map(function (d) { return d.messages; }));
-    const svg = s("svg", { viewBox: "0 0 " + width + " " + (height + 40), role: "img", class: "ins-chart ins-days",
+    const langs = [];
+    days.forEach(function (d) {
+      Object.keys(d.languages || {}).forEach(function (l) { if (langs.indexOf(l) < 0) langs.push(l); });
+    });
+    langs.sort(function (a, b) { return LANG_ORDER(a) - LANG_ORDER(b) || (a < b ? -1 : 1); });
+    const svg = s("svg", { viewBox: "0 0 " + width + " " + (height + 62), role: "img", class: "ins-chart ins-days",
       "aria-label": title, preserveAspectRatio: "xMinYMin meet" });
     svg.appendChild(s("title", {}, [title]));
     svg.appendChild(s("line", { x1: pad, y1: height, x2: width - pad, y2: height, class: "ins-axis" }));
@@ -194,9 +209,16 @@
     days.forEach(function (d, i) {
       const x = pad + i * colW;
       const bh = Math.round((d.messages / max) * (height - 30));
-      const bar = s("rect", { x: x + 2, y: height - bh, width: colW - 4, height: bh, fill: "#0b57d0", rx: 2 });
-      bar.appendChild(s("title", {}, [d.date + ": " + d.messages + " (" + d.conversations + ")"]));
-      svg.appendChild(bar);
+      let top = height;
+      langs.forEach(function (l) {
+        const n = (d.languages || {})[l] || 0;
+        if (!n) return;
+        const part = Math.max(1, Math.round((n / max) * (height - 30)));
+        top -= part;
+        const bar = s("rect", { x: x + 2, y: top, width: colW - 4, height: part, fill: langColour(l), "data-lang": l });
+        bar.appendChild(s("title", {}, [d.date + " " + l + ": " + n]));
+        svg.appendChild(bar);
+      });
       svg.appendChild(s("text", { x: x + colW / 2, y: height - bh - 5, "text-anchor": "middle", class: "ins-value" },
         [String(d.messages)]));
       if (i % every === 0) {
@@ -204,7 +226,22 @@
           [d.date.slice(5)]));
       }
     });
+    langs.forEach(function (l, i) {   // legend
+      const x = pad + i * 110;
+      svg.appendChild(s("rect", { x: x, y: height + 36, width: 14, height: 14, fill: langColour(l) }));
+      svg.appendChild(s("text", { x: x + 20, y: height + 48, class: "ins-label" }, [langName(l)]));
+    });
     return svg;
+  }
+
+  function LANG_ORDER(l) {
+    return { en: 0, zh: 1, mixed: 2 }[l] !== undefined ? { en: 0, zh: 1, mixed: 2 }[l] : 3;
+  }
+  function langColour(l) {
+    return { en: "#0b57d0", zh: "#b3261e", mixed: "#6f42c1" }[l] || "#4b5563";
+  }
+  function langName(l) {
+    return t("lang_" + l) !== "lang_" + l ? t("lang_" + l) : l;
   }
 
   function truncate(text, n) {
@@ -330,7 +367,9 @@
     const kv = function (obj) {
       return Object.keys(obj).map(function (k) { return { label: k, value: obj[k] }; });
     };
-    grid.appendChild(section("ins-languages", "languages", [barsH(kv(d.languages), t("languages"))]));
+    grid.appendChild(section("ins-languages", "languages", [barsH(Object.keys(d.languages).map(function (k) {
+      return { label: langName(k), value: d.languages[k], colour: langColour(k) };
+    }), t("languages"))]));
     grid.appendChild(section("ins-channels", "channels", [barsH(kv(d.channels), t("channels"))]));
     el.report.appendChild(grid);
 
@@ -361,7 +400,9 @@
     const f = d.follow_ups || {};
     el.report.appendChild(section("ins-follow", "followUps", [h("p", { text: format(t("followUpsText"), {
       n: f.turns || 0, share: Math.round((f.share || 0) * 100) + "%" }) }),
-      Object.keys(f.by || {}).length ? barsH(kv(f.by), t("followUps")) : null]));
+      Object.keys(f.by || {}).length ? barsH(Object.keys(f.by).map(function (k) {
+        return { label: t("fu_" + k) !== "fu_" + k ? t("fu_" + k) : k, value: f.by[k] };
+      }), t("followUps")) : null]));
   }
 
   function load() {

@@ -194,6 +194,8 @@
 
   function renderStrings() {
     const el = R.el;
+    const panel = document.getElementById("room-panel");
+    if (panel) panel.setAttribute("aria-label", t("room"));
     el.joinTitle.textContent = t("join");
     el.changeSummary.textContent = t("change");
     el.urlLabel.textContent = t("urlLabel");
