@@ -135,8 +135,6 @@ def test_presenter_room_view(base: str, browser: Any, viewport: dict[str, int]) 
     try:
         page.goto(base + "/presenter")
         page.wait_for_selector("#room-questions li.pa-room-item")
-        page.wait_for_function("() => { const i = document.querySelector('#room-qr'); "
-                               "return i && i.complete && i.naturalWidth > 0; }")
         assert page.inner_text("#room-url").startswith("http")
         items = page.locator("#room-questions li.pa-room-item")
         assert items.count() == 9   # eleven messages, two of them 👍/👎: counted, not listed
@@ -153,6 +151,27 @@ def test_presenter_room_view(base: str, browser: Any, viewport: dict[str, int]) 
         page.click("#reset-all")
         page.wait_for_selector("#room-questions li.pa-room-empty")
         assert page.locator("#room-questions li.pa-room-item").count() == 0
+        assert page.errors == []
+    finally:
+        page.context.close()
+
+
+def test_presenter_qr_code_of_the_chat_address(base: str, browser: Any) -> None:
+    pytest.importorskip("segno", reason="the QR code library (segno) is not installed: make setup")
+    page = new_page(browser, DESKTOP)
+    try:
+        page.goto(base + "/presenter")
+        page.wait_for_function("() => { const i = document.querySelector('#room-qr'); "
+                               "return i && i.complete && i.naturalWidth > 0; }")
+        assert "QR code" in page.get_attribute("#room-qr", "alt")
+        assert page.is_visible("#room-warning")   # this test server listens on 127.0.0.1 only
+        page.click(".pa-room-change summary")
+        page.fill("#room-url-input", "http://192.168.1.20:8080/")
+        page.press("#room-url-input", "Enter")
+        page.wait_for_function("() => document.querySelector('#room-url').textContent === 'http://192.168.1.20:8080/'")
+        page.wait_for_function("() => { const i = document.querySelector('#room-qr'); "
+                               "return i.complete && i.naturalWidth > 0 && i.src.includes('192.168.1.20'); }")
+        assert not page.is_visible("#room-warning")
         assert page.errors == []
     finally:
         page.context.close()
