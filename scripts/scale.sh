@@ -40,7 +40,8 @@ AS_PG=()
 [ "$(id -u)" -eq 0 ] && AS_PG=(runuser -u postgres --)   # PostgreSQL refuses to run as root
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 
-alive() { [ -f "$SCALE_DIR/$1.pid" ] && kill -0 "$(cat "$SCALE_DIR/$1.pid")" 2>/dev/null; }
+PROC_DIR=$SCALE_DIR STOP_TIMEOUT=${STOP_TIMEOUT:-10}
+. scripts/procs.sh   # launch / stop_one / alive: each component in its own process group
 
 wait_http() {  # url seconds name
   local i
@@ -112,18 +113,15 @@ start_nginx() {
 
 start_actions() {  # n port
   alive "actions$1" && return 0
-  nohup .venv/bin/python -m actions --port "$2" >"$SCALE_DIR/actions$1.log" 2>&1 &
-  echo $! >"$SCALE_DIR/actions$1.pid"
+  launch "actions$1" .venv/bin/python -m actions --port "$2"
 }
 
 start_rasa() {  # n port
   alive "rasa$1" && return 0
   local cors
   read -ra cors <<<"$RASA_CORS"
-  nohup .venv-rasa/bin/python -m rasa_addons.serve run --model "$MODEL" --port "$2" --interface 127.0.0.1 \
-    --credentials "$SCALE_DIR/credentials.yml" --endpoints "$ENDPOINTS" --enable-api \
-    --cors "${cors[@]}" >"$SCALE_DIR/rasa$1.log" 2>&1 &
-  echo $! >"$SCALE_DIR/rasa$1.pid"
+  launch "rasa$1" .venv-rasa/bin/python -m rasa_addons.serve run --model "$MODEL" --port "$2" --interface 127.0.0.1 \
+    --credentials "$SCALE_DIR/credentials.yml" --endpoints "$ENDPOINTS" --enable-api --cors "${cors[@]}"
 }
 
 start() {
@@ -140,17 +138,15 @@ start() {
   start_actions 2 "$ACTIONS_PORT_2"
   echo "Starting two Rasa instances (ports $RASA_PORT_1, $RASA_PORT_2) ..."
   start_rasa 1 "$RASA_PORT_1"   # one at a time: the first creates the tables
-  wait_http "http://127.0.0.1:$RASA_PORT_1/webhooks/rest/" 240 rasa1 || { stop; return 1; }
+  wait_http "http://127.0.0.1:$RASA_PORT_1/ready" 240 rasa1 || { stop; return 1; }
   start_rasa 2 "$RASA_PORT_2"
   start_nginx || { stop; return 1; }
   if ! alive web; then
-    RASA_PUBLIC_URL=${RASA_PUBLIC_URL:-http://localhost:$LB_PORT} nohup .venv/bin/python -m bot web --port "$WEB_PORT" \
-      >"$SCALE_DIR/web.log" 2>&1 &
-    echo $! >"$SCALE_DIR/web.pid"
+    RASA_PUBLIC_URL=${RASA_PUBLIC_URL:-http://localhost:$LB_PORT} launch web .venv/bin/python -m bot web --port "$WEB_PORT"
   fi
   wait_http "http://127.0.0.1:$ACTIONS_PORT_1/health" 120 actions1 || { stop; return 1; }
   wait_http "http://127.0.0.1:$ACTIONS_PORT_2/health" 120 actions2 || { stop; return 1; }
-  wait_http "http://127.0.0.1:$RASA_PORT_2/webhooks/rest/" 240 rasa2 || { stop; return 1; }
+  wait_http "http://127.0.0.1:$RASA_PORT_2/ready" 240 rasa2 || { stop; return 1; }
   wait_http "http://127.0.0.1:$LB_PORT/webhooks/rest/" 30 nginx || { stop; return 1; }
   wait_http "http://127.0.0.1:$WEB_PORT/health" 30 web || { stop; return 1; }
   echo "Ready in $((SECONDS - t0)) s."
@@ -164,17 +160,11 @@ EOF
 }
 
 stop() {
-  local name pid
-  for name in web nginx rasa1 rasa2 actions1 actions2; do
-    if alive "$name"; then
-      pid=$(cat "$SCALE_DIR/$name.pid")
-      kill "$pid" 2>/dev/null
-      for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-      pkill -9 -P "$pid" 2>/dev/null || true
-      kill -9 "$pid" 2>/dev/null || true
-      echo "Stopped $name."
-    fi
-    rm -f "$SCALE_DIR/$name.pid"
+  local name
+  if alive nginx; then nginx -p "$SCALE_DIR" -c "$SCALE_DIR/nginx.conf" -e "$SCALE_DIR/nginx-error.log" -s stop 2>/dev/null \
+    && echo "Stopped nginx."; fi
+  for name in web rasa1 rasa2 actions1 actions2; do
+    stop_one "$name"   # the whole process group, also after a kill -9 of its leader
   done
   if alive redis; then kill "$(cat "$SCALE_DIR/redis.pid")" && echo "Stopped Redis."; fi
   if [ -n "$PG_BIN" ] && "${AS_PG[@]}" "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then

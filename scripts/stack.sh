@@ -51,28 +51,9 @@ STOP_TIMEOUT=${STOP_TIMEOUT:-10}
 RASA_START_TIMEOUT=${RASA_START_TIMEOUT:-240}
 mkdir -p "$RUN"
 
-# --- processes ---------------------------------------------------------------------------------
-recorded() {  # name pid|pgid: the number in run/NAME.pid or run/NAME.pgid
-  [ -s "$RUN/$1.$2" ] || return 1
-  tr -cd '0-9' <"$RUN/$1.$2"
-}
-live() {  # pid: exists and is not a zombie (orphans may stay unreaped in a container)
-  local state
-  state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
-  [[ ${state// /} != Z* ]]
-}
-alive() { local pid; pid=$(recorded "$1" pid) && [ -n "$pid" ] && live "$pid"; }
-members() {  # name: live processes of its group (pid files of the old script, without a group: pid + children)
-  local pid pgid
-  pid=$(recorded "$1" pid) || pid=
-  pgid=$(recorded "$1" pgid) || pgid=
-  if [ -n "$pgid" ]; then
-    ps -eo pid=,pgid=,stat= | awk -v g="$pgid" '$2 == g && $3 !~ /^Z/ {print $1}'
-  elif [ -n "$pid" ]; then
-    if live "$pid"; then echo "$pid"; fi
-    ps -eo pid=,ppid=,stat= | awk -v p="$pid" '$2 == p && $3 !~ /^Z/ {print $1}'
-  fi
-}
+# --- processes (scripts/procs.sh: launch, stop_one, members, alive) -------------------------------
+PROC_DIR=$RUN
+. scripts/procs.sh
 
 port_of() { case $1 in actions) echo "$ACTIONS_PORT" ;; rasa) echo "$RASA_PORT" ;; web) echo "$WEB_PORT" ;; esac; }
 health_url() {
@@ -99,54 +80,6 @@ valid_names() {
       *) echo "error: unknown component '$n' (actions, rasa or web)" >&2; return 1 ;;
     esac
   done
-}
-
-launch() {  # name command...: in a new session and process group; records its pid and group
-  local name=$1 i
-  shift
-  rm -f "$RUN/$name.pid" "$RUN/$name.pgid"
-  # the session leader writes its own pid (== its group id), then becomes the command
-  setsid bash -c 'echo $$ >"$0.pgid"; echo $$ >"$0.pid"; exec "$@"' "$RUN/$name" "$@" \
-    >"$RUN/$name.log" 2>&1 </dev/null &
-  for ((i = 0; i < 100; i++)); do
-    [ -s "$RUN/$name.pid" ] && return 0
-    sleep 0.05
-  done
-  echo "error: $name did not start; see $RUN/$name.log" >&2
-  return 1
-}
-
-stop_one() {  # name: TERM the group's other processes, then the leader; KILL the group after STOP_TIMEOUT
-  local name=$1 pid pgid procs p i forced='' note=''
-  pid=$(recorded "$name" pid) || pid=
-  pgid=$(recorded "$name" pgid) || pgid=
-  procs=$(members "$name")
-  if [ -n "$procs" ]; then
-    if [ -n "$pid" ] && ! live "$pid"; then note=" (its pid $pid had exited; cleared what was left: $(echo $procs))"; fi
-    for p in $procs; do [ "$p" = "$pid" ] || kill -TERM "$p" 2>/dev/null; done
-    [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
-    for ((i = 0; i < STOP_TIMEOUT * 4; i++)); do
-      [ -z "$(members "$name")" ] && break
-      sleep 0.25
-    done
-    procs=$(members "$name")
-    if [ -n "$procs" ]; then
-      forced=" (killed after ${STOP_TIMEOUT}s)"
-      [ -n "$pgid" ] && kill -KILL -- "-$pgid" 2>/dev/null
-      for p in $procs; do kill -KILL "$p" 2>/dev/null; done
-      for ((i = 0; i < 20; i++)); do
-        [ -z "$(members "$name")" ] && break
-        sleep 0.25
-      done
-    fi
-    procs=$(members "$name")
-    if [ -n "$procs" ]; then
-      echo "error: could not stop $name: processes $(echo $procs) still run" >&2
-      return 1
-    fi
-    echo "Stopped $name$forced$note."
-  fi
-  rm -f "$RUN/$name.pid" "$RUN/$name.pgid"
 }
 
 # --- status ------------------------------------------------------------------------------------

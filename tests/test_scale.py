@@ -175,6 +175,25 @@ def test_conversation_goes_on_when_an_instance_and_an_action_server_die(scaled: 
                     "How do traffickers use cryptocurrency?", "更多", "What is PhotoDNA?"]
 
 
+@pytest.mark.chaos
+def test_stop_leaves_no_process_behind_after_a_kill_9_of_a_leader(scaled: Scaled) -> None:
+    """Each server runs in its own process group; stop clears the group even when its leader was
+    killed with -9 (the old stop killed the recorded pid's children only, and missed the rest)."""
+    groups = {name: int((scaled.dir / f"{name}.pgid").read_text()) for name in ("actions2", "rasa2", "web")}
+    os.kill(int((scaled.dir / "actions2.pid").read_text()), signal.SIGKILL)   # the leader only
+    stopped = scaled.script("stop", timeout=120)
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+
+    def left(pgid: int) -> list[str]:
+        ps = subprocess.run(["ps", "-eo", "pid=,pgid=,stat="], capture_output=True, text=True).stdout.split("\n")
+        return [line for line in ps if line.split()[1:2] == [str(pgid)] and not line.split()[2].startswith("Z")]
+
+    for name, pgid in groups.items():
+        assert not left(pgid), (name, left(pgid))
+    started = scaled.script("start")   # and it starts again for whatever runs next
+    assert started.returncode == 0, started.stdout + started.stderr
+
+
 def test_unreachable_database_at_start_is_a_clear_error(tmp_path: Path) -> None:
     dead_pg, dead_redis = free_port(), free_port()
     env = {**os.environ, "RUN_DIR": str(tmp_path), "ENV_FILE": str(tmp_path / "env"), "RASA_TOKEN": "t",
