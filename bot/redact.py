@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import contextvars
 import hashlib
+import json
 import logging
 import re
 from typing import Any, Callable
 
 _CURRENT: contextvars.ContextVar[tuple[tuple[str, str], ...]] = contextvars.ContextVar("redact", default=())
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-_installed: list[Callable[..., logging.LogRecord]] = []
 MIN_FREE_CHARS = 3   # shorter texts are replaced only where quoted ('hi'), not inside words
 
 
@@ -46,14 +46,7 @@ def clean_text(text: str) -> str:
 
 def _forms(value: str) -> set[str]:
     """The ways a value shows up in a log line: as is, as Python's repr, as JSON."""
-    forms = {value, repr(value)[1:-1]}
-    try:
-        import json
-
-        forms.add(json.dumps(value)[1:-1])
-        forms.add(json.dumps(value, ensure_ascii=False)[1:-1])
-    except (TypeError, ValueError):
-        pass
+    forms = {value, repr(value)[1:-1], json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
     return {f for f in forms if f}
 
 
@@ -114,6 +107,5 @@ def install() -> None:
     """Scrub every log record of this process (idempotent) and route warnings through logging."""
     current = logging.getLogRecordFactory()
     if not getattr(current, "__redact__", False):
-        _installed.append(current)
         logging.setLogRecordFactory(_scrubbed_record(current))
     logging.captureWarnings(True)
