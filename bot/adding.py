@@ -7,7 +7,8 @@ no paragraphs, a duplicate of a document already in the corpus, a file name alre
 then copy it into the documents folder and append a catalog entry proposed from the document
 itself (symbol, title, date, issuing body, language) to ``catalog.yml``, marked for review.
 
-Nothing here touches the index: the documents in use stay in use until ``make index``.
+Then the search index is updated (``update_index``): only the new documents are parsed and
+embedded; ``--no-index`` leaves the index as it is until ``make index``.
 """
 
 from __future__ import annotations
@@ -186,22 +187,49 @@ def describe(a: Added) -> str:
     return "\n".join(lines) + "\n"
 
 
+def update_index(settings: config.Settings, out: TextIO, err: TextIO) -> bool:
+    """Bring the search index up to date after documents were added: only what is new is parsed
+    and embedded (``bot/index.py``, ``Settings.index_cache_dir``), with a progress bar. On failure the
+    index in use stays as it was."""
+    from bot import embeddings, index
+
+    out.write("\nUpdating the search index (only the new documents are parsed and embedded) ...\n")
+    out.flush()
+    try:
+        index.build(settings, progress=True)
+    except (index.IndexError_, corpus.ParseError, embeddings.ModelUnavailable) as exc:
+        err.write(f"error: the search index was not updated: {exc}\nThe index in use is unchanged; fix the problem "
+                  f"and run `make index`.\n")
+        return False
+    return True
+
+
 def main(files: list[str], documents_dir: Path | None = None, dry_run: bool = False, out: TextIO = sys.stdout,
-         err: TextIO = sys.stderr) -> int:
-    """The ``add`` subcommand: 0 when every file was added, 2 when any was refused."""
+         err: TextIO = sys.stderr, index: bool = True) -> int:
+    """The ``add`` subcommand: 0 when every file was added (and, with ``index``, the search index
+    updated), 1 when the index could not be updated, 2 when any file was refused."""
     if not files:
         err.write("error: name at least one file (.pdf, .docx, .html, .txt, .md)\n")
         return 2
-    documents_dir = documents_dir or config.settings().documents_dir
+    settings = config.settings()
+    documents_dir = documents_dir or settings.documents_dir
     added, errors = add_files([Path(f) for f in files], documents_dir, out, dry_run)
     for e in errors:
         err.write(f"error: {e}\n")
+    indexed = False
     if added and not dry_run:
         out.write(f"\n{len(added)} document(s) added to {documents_dir}; the proposed catalog entries are at the end of "
-                  f"{documents_dir / 'catalog.yml'}: review them, then run `make index` (the index in use is unchanged "
-                  f"until then).\n")
+                  f"{documents_dir / 'catalog.yml'}: review them (a corrected entry re-indexes only its document).\n")
+        if index and documents_dir.resolve() == settings.documents_dir.resolve():
+            indexed = update_index(settings, out, err)
+            if not indexed:
+                return 2 if errors else 1
+        else:
+            out.write("Run `make index` to search them (the index in use is unchanged until then).\n")
     elif added:
         out.write(f"\n{len(added)} document(s) would be added (--check: nothing written).\n")
     if errors:
         err.write(f"{len(errors)} file(s) refused; nothing of theirs was copied.\n")
+    if indexed:
+        out.write("The new documents are searchable now; a running assistant picks the new index up by itself.\n")
     return 2 if errors else 0

@@ -426,7 +426,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     from bot import adding
 
     docs = Path(args.documents_dir) if args.documents_dir else None
-    return adding.main(args.files, docs, dry_run=args.check)
+    return adding.main(args.files, docs, dry_run=args.check, index=not args.no_index)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -459,9 +459,11 @@ def build_parser() -> argparse.ArgumentParser:
     i.set_defaults(func=cmd_index)
 
     ad = sub.add_parser("add", help="add documents (.pdf, .docx, .html, .txt, .md) to the corpus with a proposed "
-                                    "catalog entry (docs/documents.md); then make index")
+                                    "catalog entry (docs/documents.md) and update the index")
     ad.add_argument("files", nargs="*", help="the document files")
     ad.add_argument("--check", action="store_true", help="only read and check the files; write nothing")
+    ad.add_argument("--no-index", action="store_true", help="add the files but leave the search index as it is "
+                                                            "(review the catalog entries first; then make index)")
     ad.add_argument("--documents-dir", help="documents folder (default BOT_DOCUMENTS_DIR or data/documents)")
     ad.set_defaults(func=cmd_add)
 

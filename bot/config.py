@@ -132,6 +132,12 @@ class Settings:
     hnsw_ef_search: int = 128
 
     @property
+    def index_cache_dir(self) -> Path:
+        """What an index build keeps for the next one (parsed documents, document embeddings),
+        so that adding a document parses and embeds only that document."""
+        return self.index_dir.with_name(self.index_dir.name + "-cache")
+
+    @property
     def data_dir(self) -> Path:
         return self.root / "data"
 

@@ -16,6 +16,7 @@ code change.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from collections import Counter
@@ -148,6 +149,12 @@ class Document:
     @property
     def id(self) -> str:
         return str(self.meta["id"])
+
+    @property
+    def english(self) -> bool:
+        """Written in English (the catalog's or the detected language): its own text is its
+        English reading."""
+        return str(self.meta.get("language") or "").lower().startswith("en")
 
 
 # --------------------------------------------------------------------------------------
@@ -1026,10 +1033,17 @@ class Corpus:
         return self._docs.get(doc_id)
 
 
-def load_document(path: Path, catalog: dict[str, dict[str, Any]]) -> Document:
-    """Read (any supported format, ``bot/readers.py``) and parse one file (catalog entry optional)."""
+def load_document(path: Path, catalog: dict[str, dict[str, Any]], cache: "ParsedCache | None" = None) -> Document:
+    """Read (any supported format, ``bot/readers.py``) and parse one file (catalog entry optional).
+    With ``cache``, a file parsed before (same bytes, catalog entry and reader/parser code) is
+    taken from it instead of being read again."""
     from bot import readers
 
+    key = cache.key(path, catalog.get(path.name)) if cache is not None else ""
+    if cache is not None:
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
     try:
         read = readers.read(path)
     except readers.ReadError as exc:
@@ -1045,11 +1059,79 @@ def load_document(path: Path, catalog: dict[str, dict[str, Any]]) -> Document:
         raise ParseError(f"{path.name}: could not be parsed ({type(exc).__name__}: {exc})") from exc
     if not any(p.kind == BODY for p in doc.passages):
         raise ParseError(f"{path.name}: no paragraphs of text found")
+    if cache is not None:
+        cache.put(key, doc)
     return doc
 
 
-def load_corpus(documents_dir: Path | None = None, strict: bool = False) -> Corpus:
-    """Parse every document; unreadable files are reported in ``errors`` (or raised if strict)."""
+class ParsedCache:
+    """Parsed documents kept between index builds (one JSON file each), so that adding a
+    document reads and parses only that one: a 30-page PDF takes seconds to lay out.
+
+    The key is the file's bytes, its catalog entry and the source of the reader and parser
+    modules, so an edited file, entry or parser is parsed again. ``prune`` removes what the
+    last load did not use. Unreadable entries are parsed again, never an error."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.used: set[str] = set()
+        self.hits = self.misses = 0
+        self._code = ""
+
+    def key(self, path: Path, entry: dict[str, Any] | None) -> str:
+        if not self._code:
+            from bot import readers
+
+            code = hashlib.sha256(PARSER_VERSION.encode())
+            for module in (readers.__file__, __file__):
+                code.update(Path(module).read_bytes())
+            self._code = code.hexdigest()
+        h = hashlib.sha256(self._code.encode())
+        h.update(json.dumps(entry or {}, sort_keys=True, default=str).encode())
+        h.update(path.name.encode())
+        try:
+            h.update(path.read_bytes())
+        except OSError:
+            return ""   # unreadable: the reader reports it
+        return h.hexdigest()[:32]
+
+    def get(self, key: str) -> Document | None:
+        if not key:
+            return None
+        self.used.add(key)
+        try:
+            data = json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
+            doc = Document(meta=dict(data["meta"]), passages=[Passage.from_dict(d) for d in data["passages"]],
+                           warnings=list(data.get("warnings") or []))
+        except (OSError, ValueError, KeyError, TypeError):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return doc
+
+    def put(self, key: str, doc: Document) -> None:
+        if not key:
+            return
+        self.used.add(key)
+        data = {"meta": doc.meta, "passages": [asdict(p) for p in doc.passages], "warnings": doc.warnings}
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = self.folder / f".{key}.tmp"
+            tmp.write_text(json.dumps(data, ensure_ascii=False, default=str), encoding="utf-8")
+            tmp.replace(self.folder / f"{key}.json")
+        except OSError:
+            pass   # not kept: parsed again next time
+
+    def prune(self) -> None:
+        if self.folder.is_dir():
+            for path in self.folder.glob("*.json"):
+                if path.stem not in self.used:
+                    path.unlink(missing_ok=True)
+
+
+def load_corpus(documents_dir: Path | None = None, strict: bool = False, cache: ParsedCache | None = None) -> Corpus:
+    """Parse every document; unreadable files are reported in ``errors`` (or raised if strict).
+    ``cache``: parsed documents kept from the last load (``ParsedCache``)."""
     documents_dir = documents_dir or config.settings().documents_dir
     if not documents_dir.is_dir():
         raise ParseError(f"documents folder not found: {documents_dir}")
@@ -1059,7 +1141,7 @@ def load_corpus(documents_dir: Path | None = None, strict: bool = False) -> Corp
     seen_ids: set[str] = set()
     for path in document_files(documents_dir):
         try:
-            doc = load_document(path, catalog)
+            doc = load_document(path, catalog, cache)
         except ParseError as exc:
             if strict:
                 raise

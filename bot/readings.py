@@ -39,10 +39,12 @@ Progress = Callable[[str], None]
 @dataclass
 class Sources:
     """What readings are made from besides the passages: English section headings
-    (``{doc: {heading: English}}``) and the per-passage question lists (``{passage: [q]}``)."""
+    (``{doc: {heading: English}}``), the per-passage question lists (``{passage: [q]}``) and the
+    documents written in English (their own text is their English reading)."""
 
     headings: dict[str, dict[str, str]] = field(default_factory=dict)
     questions: dict[str, list[str]] = field(default_factory=dict)
+    english: frozenset[str] = frozenset()
 
 
 # --------------------------------------------------------------------------------------
@@ -293,19 +295,23 @@ class Original(Reading):
 
 
 class English(Reading):
-    """The unofficial English translation: "English heading: translation"; BM25 over Snowball
-    stems. Rows of documents without a translation have none."""
+    """The passage in English: the unofficial translation, "English heading: translation", or
+    for a document written in English its own text, "heading: text"; BM25 over Snowball stems.
+    Rows of other documents without a translation have none."""
 
     name = "english"
 
     def text(self, p: corpus_mod.Passage, sources: Sources) -> str:
+        if p.doc_id in sources.english:
+            heading = _heading(p)
+            return f"{heading}: {p.text}" if heading else p.text
         if not p.text_en:
             return ""
         heading = sources.headings.get(p.doc_id, {}).get(_heading(p), "")
         return f"{heading}: {p.text_en}" if heading else p.text_en
 
     def sentence_source(self, p: corpus_mod.Passage, sources: Sources) -> str:
-        return p.text_en
+        return p.text if p.doc_id in sources.english else p.text_en
 
     def tokens(self, p: corpus_mod.Passage, text: str) -> dict[str, list[str]]:
         return {"tokens": translations.en_tokens(text)}

@@ -87,13 +87,21 @@ class Api:
     def __init__(self, settings: config.Settings | None = None) -> None:
         self.settings = settings or config.settings()
         self._idx: index_mod.Index | None = None
+        self._watch = index_mod.Watch(self.settings)
         self._lock = threading.Lock()
 
     @property
     def idx(self) -> index_mod.Index:
+        """The saved index; a new one (a document added) replaces it within seconds."""
         with self._lock:
-            if self._idx is None:
-                self._idx = index_mod.Index.load(self.settings.index_dir, self.settings)
+            if self._idx is None or self._watch.replaced():
+                self._watch.mark()
+                try:
+                    self._idx = index_mod.Index.load(self.settings.index_dir, self.settings)
+                except index_mod.IndexError_:
+                    if self._idx is None:
+                        raise
+                    log.warning("a new search index could not be loaded; the previous one stays in use")
             return self._idx
 
     def config(self) -> dict[str, Any]:

@@ -228,3 +228,115 @@ def test_concurrent_ensure_in_processes_builds_once(small_settings: config.Setti
     assert len(made) == len(index.models(small_settings)), made   # one process built, once
     assert ids[0] == ids[1] and ids[0] != "None"
     assert index.status(small_settings)[0] == "current"
+
+
+# ---- incremental builds: parsed documents and document embeddings kept between builds ----------
+
+NOTE = ("# Drones over prisons\n\nDrones carry contraband into prisons at night, the drone note says.\n\n"
+        "Prison staff track each drone with radio detectors.\n")
+
+
+class _Recording(FakeEncoder):
+    """FakeEncoder that records the texts it embeds (into the list its factory hands it)."""
+
+    def __init__(self, name: str, seen: list[str]) -> None:
+        super().__init__(name)
+        self.seen = seen
+
+    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False, query: bool = True):  # type: ignore[no-untyped-def]
+        self.seen.extend(texts)
+        return super().encode(texts, batch_size, progress, query)
+
+
+def _recording_factory(seen: list[str]):  # type: ignore[no-untyped-def]
+    def factory(name: str) -> FakeEncoder:
+        return _Recording(name, seen)
+    return factory
+
+
+def _matrices(idx: index.Index) -> dict[str, object]:
+    import numpy as np
+
+    out: dict[str, object] = {}
+    for name, reading in idx.readings.items():
+        for k in range(len(reading.passage_vectors)):
+            out[f"{name}-{k}"] = np.array(reading.matrix(k))
+        for k in range(len(reading.sentence_vectors)):
+            out[f"{name}-s{k}"] = np.array(reading.sentence_matrix(k))
+    return out
+
+
+def test_adding_a_document_parses_and_embeds_only_that_document(small_settings: config.Settings, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    seen: list[str] = []
+    factory = _recording_factory(seen)
+    index.build(small_settings, progress=False, encoder_factory=factory)
+    assert len(seen) > 500   # the first build embeds every passage, sentence and question
+    parsed: list[str] = []
+    real_parse = corpus.parse_document
+    monkeypatch.setattr(corpus, "parse_document", lambda meta, text: parsed.append(meta["id"]) or real_parse(meta, text))
+    seen.clear()
+    (small_settings.documents_dir / "drones.md").write_text(NOTE, encoding="utf-8")
+    idx = index.build(small_settings, progress=False, encoder_factory=factory)
+    assert parsed == ["drones"]                       # the two documents already indexed are not read again
+    assert seen and all("drone" in t.lower() for t in seen), seen   # only the new document's texts are embedded
+    assert "drones" in idx.documents
+    # ... and the index is the one a build from nothing makes
+    monkeypatch.setattr(corpus, "parse_document", real_parse)
+    fresh = index.build(dataclasses.replace(small_settings, index_dir=tmp_path / "fresh"), progress=False,
+                        encoder_factory=factory)
+    assert [p.to_dict() for p in idx.passages] == [p.to_dict() for p in fresh.passages]
+    a, b = _matrices(idx), _matrices(fresh)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert np.allclose(a[key], b[key]), key   # type: ignore[arg-type]
+    # nothing changed: nothing parsed, nothing embedded
+    parsed.clear(), seen.clear()
+    monkeypatch.setattr(corpus, "parse_document", lambda meta, text: parsed.append(meta["id"]) or real_parse(meta, text))
+    index.build(small_settings, progress=False, encoder_factory=factory)
+    assert parsed == [] and seen == []
+
+
+def test_an_edited_document_is_parsed_again(small_settings: config.Settings) -> None:
+    seen: list[str] = []
+    factory = _recording_factory(seen)
+    (small_settings.documents_dir / "drones.md").write_text(NOTE, encoding="utf-8")
+    first = index.build(small_settings, progress=False, encoder_factory=factory)
+    assert "night" in " ".join(p.text for p in first.passages if p.doc_id == "drones")
+    seen.clear()
+    (small_settings.documents_dir / "drones.md").write_text(NOTE.replace("at night", "by day"), encoding="utf-8")
+    idx = index.build(small_settings, progress=False, encoder_factory=factory)
+    text = " ".join(p.text for p in idx.passages if p.doc_id == "drones")
+    assert "by day" in text and "night" not in text
+    assert seen and all("by day" in t or "drone" in t.lower() for t in seen)
+
+
+def test_a_damaged_embedding_cache_costs_a_re_embedding_not_a_failure(small_settings: config.Settings) -> None:
+    seen: list[str] = []
+    factory = _recording_factory(seen)
+    index.build(small_settings, progress=False, encoder_factory=factory)
+    first = len(seen)
+    caches = sorted(small_settings.index_cache_dir.glob("vectors-*.npz"))
+    assert caches
+    for path in caches:
+        path.write_bytes(b"PK\x03\x04 not really a zip")
+    for path in (small_settings.index_cache_dir / "documents").glob("*.json"):
+        path.write_text("{", encoding="utf-8")
+    seen.clear()
+    idx = index.build(small_settings, progress=False, encoder_factory=factory)
+    assert len(seen) == first and index.status(small_settings)[0] == "current"
+    assert idx.manifest["searchable"] > 0
+
+
+def test_a_running_engine_answers_from_an_index_another_process_replaced(small_settings: config.Settings) -> None:
+    engine = Engine(dataclasses.replace(small_settings, min_confidence=0.0), encoder_factory=FakeEncoder)
+    engine.use_index(_ensure(small_settings))
+    engine._index_watch.every = 0.0   # look at every request (2 s by default)
+    engine._index_watch.mark()
+    assert "drones" not in engine.index.documents
+    (small_settings.documents_dir / "drones.md").write_text(NOTE, encoding="utf-8")
+    index.build(small_settings, progress=False, encoder_factory=FakeEncoder)   # `python -m bot add`, elsewhere
+    result = search_json(engine, "drones carry contraband into prisons")
+    assert result["results"][0]["doc_id"] == "drones"   # type: ignore[index]
