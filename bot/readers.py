@@ -195,7 +195,9 @@ _ORGAN = re.compile(
     r"论坛$|研究所$|研究院$|部$|法院$|协会$|中心$")
 _NOT_ORGAN = re.compile(r"^(?:Report|Note|Letter|Resolution|Decision|Draft|Summary|Statement|Guide|Study)\b|"
                         r"报告|说明|决议|决定|建议|研究$|[:：]")
-_SUB_ORGAN = re.compile(r"(?:工作组|委员会|小组|Working Group|Committee|Subcommission|Expert Group|Group of Experts)$", re.I)
+_SUB_ORGAN = re.compile(r"(?:工作组|委员会|小组|Working Group|Committee|Subcommission|Expert Group|Group of Experts)$|"
+                        r"^(?:Open-ended |Intergovernmental |Ad Hoc )?(?:Working Group|Committee|Subcommission|"
+                        r"Subcommittee|Expert Group|Group of Experts)\b", re.I)
 _CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\u3000-\u303f\uff00-\uffef])\s+(?=[\u3400-\u9fff\u3000-\u303f\uff00-\uffef])")
 BODIES = [
     ("United Nations Office on Drugs and Crime", "United Nations Office on Drugs and Crime"),
@@ -570,6 +572,8 @@ def join(left: str, right: str, vocabulary: "Vocabulary | set[str] | None" = Non
                 else (m.group(1) + n.group(1)).lower() not in vocabulary)
         if not keep:
             return left[:-1] + right
+    if re.search(r"\w-$", left) and right[:1].isalnum():
+        return left + right          # a break after a hyphen is never a space ("2019-" + "2020")
     return join_lines(left, right)
 
 
@@ -695,7 +699,10 @@ def _read_pdf(path: Path, raw: bytes) -> tuple[str, str, int | None, dict[str, A
                 chars = [c for c in line if isinstance(c, LTChar)]
                 if not chars:
                     continue
-                sizes = [round(c.size, 1) for c in chars if c.get_text().strip()]
+                # the line's text size; digits aside, so that a short last line ("。54") keeps its
+                # footnote mark recognisable as small and raised
+                sizes = ([round(c.size, 1) for c in chars if c.get_text().strip() and not c.get_text().isdigit()]
+                         or [round(c.size, 1) for c in chars if c.get_text().strip()])
                 size = statistics.median(sizes) if sizes else chars[0].size
                 base = statistics.median(c.y0 for c in chars if round(c.size, 1) >= size * 0.9) \
                     if any(round(c.size, 1) >= size * 0.9 for c in chars) else chars[0].y0
@@ -727,7 +734,7 @@ def _read_pdf(path: Path, raw: bytes) -> tuple[str, str, int | None, dict[str, A
         raise ReadError(f"{path.name}: no text layer: run OCR first (a scanned PDF has only images of its pages)")
     removed: list[str] = []
     pages = _drop_furniture(pages, heights, removed)
-    pages = [_order_columns(lines) for lines in pages]
+    pages = _in_reading_order(pages)
     text = _pdf_text(pages)
     found: dict[str, Any] = {"title": info.get("Title", ""), "subject": info.get("Subject", "")}
     if info.get("Author") and not _JUNK_AUTHOR.match(info["Author"]):
@@ -769,7 +776,31 @@ def _gutter(lines: list[_Line]) -> tuple[float, float] | None:
     return (g0, g1) if left >= 3 and right >= 3 else None
 
 
-def _order_columns(lines: list[_Line]) -> list[_Line]:
+def _in_reading_order(pages: list[list[_Line]]) -> list[list[_Line]]:
+    """Each page's body lines in column order (``_order_columns``), then its footnote area
+    (smaller lines below the last body-size line) top to bottom, as ``_pdf_text`` expects."""
+    sizes: Counter[float] = Counter()
+    for lines in pages:
+        for ln in lines:
+            sizes[round(ln.size)] += len(ln.text)
+    if not sizes:
+        return pages
+    body = sizes.most_common(1)[0][0]
+    out = []
+    for lines in pages:
+        last_body = max((ln.bottom for ln in lines if round(ln.size) >= body * 0.95), default=0.0)
+        notes = [ln for ln in lines if ln.top >= last_body - 1 and ln.size < body * 0.92]
+        main = [ln for ln in lines if not (ln.top >= last_body - 1 and ln.size < body * 0.92)]
+        gutter = _gutter(main)
+        if gutter is not None and not any(ln.x0 < gutter[0] - 1 and ln.x1 > gutter[1] + 1 for ln in notes):
+            notes = _order_columns(notes, gutter)   # footnotes set in the columns too
+        else:
+            notes = _order_columns(notes)
+        out.append(_order_columns(main, gutter) + notes)
+    return out
+
+
+def _order_columns(lines: list[_Line], gutter: tuple[float, float] | None = None) -> list[_Line]:
     """Lines in reading order. On a page set in two columns, lines that span the gutter (a
     title, a table, a heading across the page) cut the page into bands; within a band the
     left column is read before the right one. Pieces of one printed line are merged within
@@ -777,7 +808,7 @@ def _order_columns(lines: list[_Line]) -> list[_Line]:
     if not lines:
         return lines
     x0, x1 = min(ln.x0 for ln in lines), max(ln.x1 for ln in lines)
-    gutter = _gutter(lines)
+    gutter = gutter or _gutter(lines)
     if gutter is None:
         return _merge_same_baseline(lines)
     g0, g1 = gutter
@@ -785,8 +816,9 @@ def _order_columns(lines: list[_Line]) -> list[_Line]:
     band: list[_Line] = []
 
     def flush() -> None:
-        left = [ln for ln in band if ln.x1 <= g0 + 1]
-        right = [ln for ln in band if ln.x0 >= g1 - 1]
+        middle = (g0 + g1) / 2             # a line may reach into the gutter (hanging punctuation)
+        left = [ln for ln in band if ln.x0 < middle]
+        right = [ln for ln in band if ln.x0 >= middle]
         for ln in left:
             ln.col = (x0, g0)
         for ln in right:
@@ -805,7 +837,19 @@ def _order_columns(lines: list[_Line]) -> list[_Line]:
 
 
 def _merge_same_baseline(lines: list[_Line]) -> list[_Line]:
-    """Pieces of one printed line (a paragraph number and its text) → one line, top to bottom."""
+    """Pieces of one printed line (a paragraph number and its text) → one line, top to bottom.
+    A footnote mark that the layout analysis left as a piece of its own (small raised digits
+    after the last character of a line) becomes that line's ``[^n]``."""
+    marks = [ln for ln in lines if re.fullmatch(r"\d{1,3}|\*", ln.text.strip())]
+    for mark in marks:
+        hosts = [ln for ln in lines if ln is not mark and mark.size < 0.8 * ln.size
+                 and ln.top - 1 <= mark.bottom <= ln.bottom - 0.2 * ln.size
+                 and -1 <= mark.x0 - ln.x1 < 1.5 * ln.size]
+        if hosts:
+            host = min(hosts, key=lambda ln: mark.x0 - ln.x1)
+            host.text += f"[^{mark.text.strip()}]"
+            host.x1 = max(host.x1, mark.x1)
+            lines = [ln for ln in lines if ln is not mark]
     lines.sort(key=lambda ln: (round(ln.bottom), ln.x0))
     out: list[_Line] = []
     for ln in lines:
@@ -860,6 +904,7 @@ def _pdf_text(pages: list[list[_Line]]) -> str:
         for ln in lines:
             sizes[round(ln.size)] += len(ln.text)
     body = sizes.most_common(1)[0][0]
+    vocab = vocabulary_of([ln.text for lines in pages for ln in lines])
     body_lines: list[_Line] = []
     notes: list[tuple[str, str, int | None]] = []
     for lines in pages:
@@ -868,22 +913,26 @@ def _pdf_text(pages: list[list[_Line]]) -> str:
         note: list[Any] | None = None
         for ln in lines:
             if ln.top >= last_body - 1 and ln.size < body * 0.92:
-                m = re.match(r"^(?:\[\^)?(\d{1,3}|\*)\]?\s*(\S.*)$", ln.text)
+                text = ln.text
+                last = note[0] if note else (notes[-1][0] if notes else "")
+                if last.isdigit() and re.match(rf"^{int(last) + 1}\d", text):
+                    # the next note's number run into a text that starts with digits ("742018 年")
+                    text = f"{int(last) + 1} {text[len(str(int(last) + 1)):]}"
+                m = re.match(r"^(?:\[\^)?(\d{1,3}|\*)\]?\s*(\S.*)$", text)
                 if m and (not notes or m.group(1) == "*" or not note or int(m.group(1)) == int(note[0]) + 1
                           or not notes[-1][0].isdigit() or int(m.group(1)) == int(notes[-1][0]) + 1):
                     if note:
                         notes.append((note[0], note[1], note[2]))
                     note = [m.group(1), m.group(2), ln.page]
                 elif note:
-                    note[1] = join(note[1], ln.text)
+                    note[1] = join(note[1], ln.text, vocab)
                 elif notes and notes[-1][2] == ln.page - 1 or notes:
                     fid, t, pg = notes[-1]       # a footnote continued from the previous page
-                    notes[-1] = (fid, join(t, ln.text), pg)
+                    notes[-1] = (fid, join(t, ln.text, vocab), pg)
                 continue
             body_lines.append(ln)
         if note:
             notes.append((note[0], note[1], note[2]))
-    vocab = vocabulary_of([ln.text for ln in body_lines])
     paras: list[_Para] = []
     gaps = [b.top - a.bottom for a, b in zip(body_lines, body_lines[1:]) if a.page == b.page]
     normal_gap = statistics.median(gaps) if gaps else 3.0
@@ -899,6 +948,10 @@ def _pdf_text(pages: list[list[_Line]]) -> str:
     prev: _Line | None = None
     prev_heading = False
     for ln in body_lines:
+        if (paras and prev is not None and re.fullmatch(r"\d{1,3}|\*", ln.text.strip()) and ln.size < body * 0.8
+                and ln.page == prev.page):
+            paras[-1].text += f"[^{ln.text.strip()}]"   # a footnote mark the layout pushed onto a line of its own
+            continue
         heading = round(ln.size) > body * 1.1 or (ln.bold and len(ln.text) < 120)
         new = prev is None or heading != prev_heading
         if not new and prev is not None:
