@@ -1246,7 +1246,11 @@ _SKIP_NAME = re.compile(r"^(?:nav|navbar|navigation|menu|main-menu|site-menu|bre
                         r"related|related-links|ads?|advert\w*|language-switcher|lang-switch|search|"
                         r"search-form|cookie\w*|gdpr\w*|consent\w*|newsletter|subscribe)$|cookie|breadcrumb", re.I)
 _MAIN = {"main", "article"}
-_NOTE_ID = re.compile(r"^(?:fn|footnote|note|ftn|endnote)[-_:]?(\d+)$", re.I)
+# footnotes as HTML writers mark them: pandoc and Markdown (id="fn1", href="#fnref1"), Word's
+# "Save as web page" (name="_ftn1", href="#_ftnref1"), LibreOffice (id="ftn1", href="#body_ftn1";
+# "sdfootnote1"), endnotes ("edn1")
+_NOTE_ID = re.compile(r"^_?(?:fn|footnote|note|ftn|endnote|edn|sdfootnote|sdendnote)[-_:]?(\d+)$", re.I)
+_NOTE_BACK = re.compile(r"#.*(?:fnref|ftnref|ednref|body_ftn|body_edn|sd(?:foot|end)note\d+anc|footnote-ref)", re.I)
 
 
 class _HTML(HTMLParser):
@@ -1263,6 +1267,9 @@ class _HTML(HTMLParser):
         self.sup = False
         self.sup_text = ""
         self.backlink = False
+        self.ref: str | None = None             # a link to footnote n being read: its text is the mark
+        self.link_text = ""                     # text of that link, or of a note's own number link
+        self.own_note: str | None = None
         self.title = ""
         self.in_title = False
         self.lang = ""
@@ -1317,9 +1324,18 @@ class _HTML(HTMLParser):
                 self.note_depth = len(self.stack)
         if tag == "sup":
             self.sup, self.sup_text = True, ""
-        if tag == "a" and ("backref" in a.get("class", "") or "footnote-back" in a.get("class", "")
-                           or a.get("href", "").startswith("#fnref")):
-            self.backlink = True
+        if tag == "a":
+            href = a.get("href", "")
+            own = _NOTE_ID.match(a.get("id", "") or a.get("name", ""))
+            if ("backref" in a.get("class", "") or "footnote-back" in a.get("class", "")
+                    or _NOTE_BACK.search(href)):
+                self.backlink = True     # the way back from a note, or the note's own number
+                if own and self.note is None and not "".join(self.buf).strip():
+                    self.own_note, self.link_text = own.group(1), ""
+            else:
+                target = _NOTE_ID.match(href.lstrip("#")) if href.startswith("#") else None
+                if target:
+                    self.ref, self.link_text = target.group(1), ""
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
@@ -1345,7 +1361,15 @@ class _HTML(HTMLParser):
                 else:
                     self.buf.append(self.sup_text)
             if top == "a":
+                # the mark as printed ("*", "50") where the writer numbers its notes otherwise
+                label = self.link_text.strip().strip("[]").strip()
+                label = label if re.fullmatch(r"\d{1,3}|\*", label) else None
                 self.backlink = False
+                if self.ref is not None:
+                    self.buf.append(f"[^{label or self.ref}]")
+                    self.ref = None
+                if self.own_note is not None:
+                    self.note, self.own_note = label or self.own_note, None
             if top == tag:
                 break
 
@@ -1353,7 +1377,9 @@ class _HTML(HTMLParser):
         if self.in_title:
             self.title += data
             return
-        if self.skip or self.backlink:
+        if self.ref is not None or self.own_note is not None:
+            self.link_text += data
+        if self.skip or self.backlink or self.ref is not None:
             return
         if self.sup:
             self.sup_text += data
