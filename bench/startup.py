@@ -8,7 +8,9 @@ follow-ups, small talk; each user sends its next message when the reply arrives)
 ``--seconds``: the *cold* window. A second window of the same length with new users follows
 straight away: the *warm* one. Per window: messages/s, p50/p95/p99 latency, errors, and replies
 that are "search unavailable" or "index being rebuilt" (a stack reported ready too early shows
-them, or very slow first replies). Then the stack is stopped.
+them, or very slow first replies), and the CPU time each part of the stack used per message
+(Rasa, action servers, PostgreSQL, Redis, nginx, the load generator itself; from /proc), with the
+whole machine's busy share (other users' work included). Then the stack is stopped.
 
 Stacks (``--stacks``, comma-separated):
 
@@ -34,7 +36,9 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -100,9 +104,79 @@ class Started:
         said = re.search(r"Ready in (\d+) s", run.stdout)
         return took, float(said.group(1)) if said else None
 
+    def components(self) -> dict[str, list[tuple[str, int]]]:
+        """{part: [("group", pgid) or ("tree", pid)]} of the running stack, from its pid files."""
+        def number(path: Path) -> int | None:
+            try:
+                return int(path.read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                return None
+
+        parts: dict[str, list[tuple[str, int]]] = {}
+        for f in sorted(self.dir.glob("*.pgid")):
+            name = re.sub(r"\d+$", "", f.stem)
+            if (n := number(f)) is not None:
+                parts.setdefault(name, []).append(("group", n))
+        for name, f in (("nginx", self.dir / "nginx.pid"), ("redis", self.dir / "redis.pid"),
+                        ("postgres", self.dir / "pg" / "postmaster.pid")):
+            if (n := number(f)) is not None:
+                parts.setdefault(name, []).append(("tree", n))
+        return parts
+
     def stop(self) -> None:
         subprocess.run(self.stop_command, cwd=self.root, env=self.env, capture_output=True, text=True, timeout=300)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _procs() -> dict[int, tuple[int, int, float]]:
+    """{pid: (ppid, pgid, CPU seconds)} of every process."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                f = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            out[int(entry.name)] = (int(f[1]), int(f[2]), (int(f[11]) + int(f[12])) / TICK)
+    return out
+
+
+def cpu_sample(parts: dict[str, list[tuple[str, int]]]) -> dict[str, float]:
+    """CPU seconds so far of each part, of this process (the load generator) and of the machine."""
+    procs = _procs()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in procs.items():
+        children.setdefault(ppid, []).append(pid)
+    out: dict[str, float] = {}
+    for name, refs in parts.items():
+        total = 0.0
+        for how, n in refs:
+            if how == "group":
+                total += sum(cpu for pgid_pid, (_, pgid, cpu) in procs.items() if pgid == n)
+            else:
+                todo = [n]
+                while todo:
+                    pid = todo.pop()
+                    total += procs.get(pid, (0, 0, 0.0))[2]
+                    todo.extend(children.get(pid, []))
+        out[name] = total
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out["load generator"] = usage.ru_utime + usage.ru_stime
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    out["_machine_busy"] = (sum(fields) - fields[3] - fields[4]) / TICK
+    out["_machine_all"] = sum(fields) / TICK
+    return out
+
+
+def cpu_per_message(before: dict[str, float], after: dict[str, float], messages: int) -> dict[str, Any]:
+    used = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after if not k.startswith("_")}
+    all_s = after["_machine_all"] - before["_machine_all"]
+    return {"cpu_ms_per_msg": {k: round(v * 1000 / max(messages, 1), 1) for k, v in used.items()},
+            "cpu_s": {k: round(v, 1) for k, v in used.items()},
+            "machine_busy_share": round((after["_machine_busy"] - before["_machine_busy"]) / all_s, 2) if all_s else None}
 
 
 async def window(url: str, sessions: int, seconds: float, seed: int, questions: dict[str, list[str]],
@@ -168,9 +242,14 @@ def measure(kind: str, root: Path, sessions: int, seconds: float) -> dict[str, A
     try:
         took, said = stack.start()
         print(f"{kind}: ready after {took:.1f} s (printed: Ready in {said} s)", flush=True)
+        parts = stack.components()
+        before = cpu_sample(parts)
         cold = asyncio.run(window(stack.url, sessions, seconds, 1, questions, degraded))
+        middle = cpu_sample(parts)
+        cold.update(cpu_per_message(before, middle, cold["sent"]))
         print(f"  cold first window: {cold}", flush=True)
         warm = asyncio.run(window(stack.url, sessions, seconds, 2, questions, degraded))
+        warm.update(cpu_per_message(middle, cpu_sample(parts), warm["sent"]))
         print(f"  warm window:       {warm}", flush=True)
     finally:
         stack.stop()
@@ -188,6 +267,8 @@ def summary(results: dict[str, dict[str, Any]], prefix: str = "") -> dict[str, f
             out[f"{k}_{w}_msg_s"] = r[w]["msg_s"]
             out[f"{k}_{w}_p95_ms"] = r[w]["p95_ms"]
             out[f"{k}_{w}_degraded_replies"] = r[w]["degraded"] + r[w]["empty"] + r[w]["errors"]
+        for part, ms in r["warm"].get("cpu_ms_per_msg", {}).items():
+            out[f"{k}_warm_cpu_ms_per_msg_{part.replace(' ', '_')}"] = ms
         if r["cold_vs_warm_msg_s"] is not None:
             out[f"{k}_cold_vs_warm_msg_s_ratio"] = r["cold_vs_warm_msg_s"]
         if r["cold_vs_warm_p95"] is not None:
@@ -207,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--label", default="", help="prefix of the summary's figure names (e.g. before_)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "startup.json")
     args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))   # stop the stack on the way out (finally)
     kinds = [k for k in args.stacks.split(",") if k]
     unknown = [k for k in kinds if k not in STACKS]
     if unknown:
