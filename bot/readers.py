@@ -185,6 +185,7 @@ _DOCTYPE = re.compile(
     r"note by the secretariat|report (?:of|by) the secretary-general|report of the secretariat|"
     r"note by the secretary-general|report of the executive director|chair's summary)$", re.I)
 _ADDENDUM = re.compile(r"^(?:增编|Addendum|更正|订正|Corrigendum|修订|Revision)$", re.I)
+_ITEM = re.compile(r"^(?:\d{1,3}|[IVX]{1,6}|[A-Z]|[一二三四五六七八九十]{1,3})\s*[.．、)]\s*\S|^[(（]\w[)）]")
 _CITATION = re.compile(r"^(?:引用格式|建议引用|Cite as|Suggested citation|How to cite(?: this \w+)?|Citation)\s*[:：]?", re.I)
 _AUTHOR = re.compile(r"^(?:■|●|By\s+|作者\s*[:：])\s*(\S.*)$")
 _NAMES = re.compile(r"^(?:(?:[A-Z]\.\s?){1,3}[A-Z][a-z]+(?:[-\s][A-Z][a-z]+)?\s*(?:,|、|and|$)\s*){2,}")
@@ -261,6 +262,8 @@ def front_matter(text: str) -> list[str]:
         block = _clean_block(raw)
         if not block:
             continue
+        if first.startswith("#") and re.match(r"^\d{1,3}(?:\.\d+)*\s*[.．、]?\s+\S", block):
+            break                                   # "## 1. Background": the first section
         after_citation = any(_CITATION.match(b) for b in blocks[-3:])
         if _BODY_START.match(block) or (_width(block) > 240 and block.endswith(_TERMINAL + (".",))
                                         and not after_citation):
@@ -460,7 +463,7 @@ def propose_meta(text: str, doc_meta: dict[str, Any] | None = None) -> dict[str,
                     title += ("——" if zh else " — ") + rest[1][0]
             elif rest and rest[0][1] == "text" and re.match(r"^[—–-]{1,2}", rest[0][0]):
                 title += rest[0][0] if zh else " " + rest[0][0]
-            elif rest and rest[0][1] == "text" and _titleish(rest[0][0]) and (
+            elif rest and rest[0][1] == "text" and _titleish(rest[0][0]) and not _ITEM.match(rest[0][0]) and (
                     _width(b) <= 24 and not re.search(r"[:：]$", b)) and not _ORGAN.search(rest[0][0]):
                 title += ("：" if zh else ": ") + rest[0][0]
             break
