@@ -1050,11 +1050,17 @@ def _read_docx(path: Path, raw: bytes) -> tuple[str, str, int | None, dict[str, 
     styles = {}
     for p in document.paragraphs:
         styles[p._p] = (p.style.name if p.style is not None else "") or ""
-    numbering = _Numbering(document)
+    try:
+        numbering: _Numbering | None = _Numbering(document)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        numbering = None                      # a numbering part we cannot make sense of: numbers left out
     for child in document.element.body.iterchildren():
         if child.tag == f"{W}p":
             text = para_text(child)
-            label = numbering.label(child)      # automatic numbering: a list style, not typed text
+            try:                                # automatic numbering: a list style, not typed text
+                label = numbering.label(child) if numbering is not None else ""
+            except (ValueError, TypeError, KeyError, IndexError):
+                label = ""
             if not text:
                 continue
             if label and not text.startswith(label):

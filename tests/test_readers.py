@@ -247,6 +247,26 @@ def test_html_page_furniture_is_not_text(tmp_path: Path) -> None:
     assert doc.found["date"] == "2025-06-04"
 
 
+def test_word_list_style_numbers_are_paragraph_numbers(tmp_path: Path) -> None:
+    """Paragraphs in Word's "List Number" style (the number comes from the style's w:numPr, as
+    when an official clicks the numbering button) are numbered paragraphs, no LibreOffice needed."""
+    import docx
+
+    word = docx.Document()
+    word.add_heading("Guidance on requests for stored data", 1)
+    texts = [f"Requests under section {n} should name the account, the period and the kind of data sought, "
+             "and say why the data matter to the investigation." for n in range(1, 8)]
+    for t in texts:
+        word.add_paragraph(t, style="List Number")
+    path = tmp_path / "guidance.docx"
+    word.save(path)
+    assert "<w:t>1." not in zipfile.ZipFile(path).read("word/document.xml").decode()
+    read = readers.read(path)
+    assert read.found["numbered"] is True
+    body = [p for p in corpus.load_document(path, {}).passages if p.kind == corpus.BODY]
+    assert [(p.number, p.text) for p in body] == list(zip(range(1, 8), texts))
+
+
 @pytest.mark.parametrize("left, right, joined", [
     ("the fight against traf-", "ficking in persons", "the fight against trafficking in persons"),
     ("investigations of cyber-", "enabled crime", "investigations of cyber-enabled crime"),
