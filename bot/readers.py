@@ -353,8 +353,16 @@ def propose_meta(text: str, doc_meta: dict[str, Any] | None = None) -> dict[str,
     # a report series number in the citation line ("SFP2026.1")
     symbols = [b for b, k in zip(blocks, kinds) if k == "symbol"]
     meta_title = str(doc_meta.get("title") or "").strip()
-    # a symbol on a line of its own further on is a running header kept in the text
-    alone = Counter(s for ln in text.splitlines() for s in [ln.strip().strip("#").strip()] if RE_SYMBOL.fullmatch(s))
+    # a symbol on a line of its own further on is a running header kept in the text: printed on
+    # several pages, or next to a page footer ("V.20-00547 13/16"); not one in a list of references
+    lines = [ln.strip().strip("#").strip() for ln in text.splitlines()]
+    footer = re.compile(r"^(?:[A-Z]\.\d{2}-\d{4,6}\b.*|\d{1,3}\s*/\s*\d{1,3}|\d{1,3}|<!-- page \d+ -->)$")
+    alone: Counter[str] = Counter()
+    for i, s in enumerate(lines):
+        if RE_SYMBOL.fullmatch(s):
+            near = [x for x in lines[max(0, i - 4):i + 5] if x]
+            alone[s] += 2 if any(footer.match(x) for x in near) else 1
+    alone = Counter({s: n for s, n in alone.items() if n >= 2})
     if symbols:
         found["symbol"] = symbols[0]
     elif doc_meta.get("header_symbol"):
@@ -1087,7 +1095,7 @@ def _read_docx(path: Path, raw: bytes) -> tuple[str, str, int | None, dict[str, 
     return "docx", text, None, found
 
 
-_BULLETS = {"", "•", "·", "-", "–", "", "o", "▪", "■", "●", "◦", "", "*"}
+_BULLETS = {"•", "·", "-", "–", "o", "▪", "■", "●", "◦", "*", "\uf0b7", "\uf0a7", "\uf0d8", "\uf076"}  # Symbol/Wingdings bullets too
 
 
 def _roman(n: int) -> str:

@@ -166,6 +166,7 @@ def test_footnotes_and_body_never_supply_the_proposal(tmp_path: Path) -> None:
         "1. The Commission on Crime Prevention and Criminal Justice, in its decision of 12 May 2020, asked "
         "for a practical note on the exchange of electronic evidence (see A/CONF.234/11).[^1]\n\n"
         "2. Requests reached the Office between 3 and 5 March 2024 and were answered promptly by all.\n\n"
+        "Documents consulted:\n\nA/RES/70/1\n\n"
         "[^1]: A/CONF.234/1, adopted by the General Assembly on 14 December 2019.\n", encoding="utf-8")
     found = readers.read(page).found
     assert found.get("title") == "Practical note on the exchange of electronic evidence"
