@@ -109,7 +109,9 @@ def check(path: Path, documents_dir: Path, known: dict[str, set[str]], taken_ids
 def catalog_entry(read: readers.ReadDocument, doc: corpus.Document, source: str) -> dict[str, Any]:
     meta = read.proposed_meta()
     meta["source"] = source
-    meta["numbered"] = any(p.number is not None for p in doc.passages)
+    # numbered paragraphs as the reader saw them (a run 1, 2, 3 ... of prose paragraphs) and as
+    # the parser numbered them
+    meta["numbered"] = bool(meta.get("numbered")) and any(p.number is not None for p in doc.passages)
     return {k: meta.get(k, "") for k in ENTRY_FIELDS}
 
 

@@ -14,9 +14,12 @@
 # process group (setsid); run/NAME.pid holds the leader's pid, run/NAME.pgid its group. stop sends
 # TERM to the group's other processes (Sanic workers, an index rebuild) and then to the leader,
 # waits up to STOP_TIMEOUT seconds (10), then KILLs the whole group; a group whose leader died
-# (kill -9) is cleared the same way. Rasa counts as started only once GET /ready
-# (rasa_addons/serve.py) says a model is loaded; the model (RASA_MODEL) is read to the end before
-# anything starts (rasa_addons/preflight.py).
+# (kill -9) is cleared the same way. Ready means warm: the action server counts as started only
+# once its GET /ready (actions/server.py) says every worker has loaded its models and index and
+# answered its warm-up conversation (503 with the reason before; a failed warm-up stops the start),
+# Rasa only once GET /ready (rasa_addons/serve.py) says a model is loaded (it listens only after
+# loading and warming up its agent). "Ready in N s" is printed after both. The model (RASA_MODEL)
+# is read to the end before anything starts (rasa_addons/preflight.py).
 #
 # Ports: RASA_PORT (5005), ACTIONS_PORT (5055), WEB_PORT (8080: chat page, presenter view, JSON API).
 # Logs: run/actions.log, run/rasa.log, run/web.log. Conversations: run/tracker.db (SQLite; TRACKER_DB).
@@ -49,6 +52,7 @@ export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 COMPONENTS=(actions rasa web)
 STOP_TIMEOUT=${STOP_TIMEOUT:-10}
 RASA_START_TIMEOUT=${RASA_START_TIMEOUT:-240}
+ACTIONS_START_TIMEOUT=${ACTIONS_START_TIMEOUT:-240}   # warm: models, index (a rebuild: about 2 min), warm-up conversation
 mkdir -p "$RUN"
 
 # --- processes (scripts/procs.sh: launch, stop_one, members, alive) -------------------------------
@@ -58,12 +62,15 @@ PROC_DIR=$RUN
 port_of() { case $1 in actions) echo "$ACTIONS_PORT" ;; rasa) echo "$RASA_PORT" ;; web) echo "$WEB_PORT" ;; esac; }
 health_url() {
   case $1 in
-    actions) echo "http://127.0.0.1:$ACTIONS_PORT/health" ;;
+    actions) echo "http://127.0.0.1:$ACTIONS_PORT/ready" ;;   # 200 only when every worker is warm (actions/server.py)
     rasa) echo "http://127.0.0.1:$RASA_PORT/ready" ;;   # 200 only with a loaded model (rasa_addons/serve.py)
     web) echo "http://127.0.0.1:$WEB_PORT/health" ;;
   esac
 }
 http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time "${2:-3}" "$1" 2>/dev/null; }
+reason() {  # url: the "reason" of a JSON 503 from a /ready endpoint
+  curl -s --max-time 3 "$1" 2>/dev/null | sed -n 's/.*"reason": *"\([^"]*\)".*/\1/p'
+}
 
 port_free() {
   ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
@@ -94,13 +101,19 @@ status_one() {  # name: one line; returns 0 when running and healthy
       url="http://127.0.0.1:$RASA_PORT/webhooks/rest/"
       code=$(http_code "$url")
     fi
+    if [ "$name" = actions ] && [ "$code" = 404 ]; then   # an action server started before /ready existed
+      url="http://127.0.0.1:$ACTIONS_PORT/health"
+      code=$(http_code "$url")
+    fi
     case $code in
       200) echo "$name: running (pid $pid), healthy at $url"; return 0 ;;
       503)
         if [ "$name" = rasa ]; then
           echo "$name: running (pid $pid), unhealthy: no model loaded (run make train; model $MODEL; see $RUN/rasa.log)"
+        elif [ "$name" = actions ] && [[ $(reason "$url") != "warm-up failed"* ]]; then
+          echo "$name: running (pid $pid), not ready yet at $url: $(reason "$url")"
         else
-          echo "$name: running (pid $pid), unhealthy: $url answers 503"
+          echo "$name: running (pid $pid), unhealthy: $url answers 503 $(reason "$url")"
         fi ;;
       *) echo "$name: running (pid $pid), not answering at $url (starting up, or hung; see $RUN/$name.log)" ;;
     esac
@@ -130,7 +143,7 @@ status() {
 
 # --- start -------------------------------------------------------------------------------------
 wait_ready() {  # name seconds
-  local name=$1 limit=$2 url code i
+  local name=$1 limit=$2 url code i why
   url=$(health_url "$name")
   for ((i = 0; i < limit * 2; i++)); do
     code=$(http_code "$url" 2)
@@ -143,6 +156,13 @@ wait_ready() {  # name seconds
       echo "error: Rasa came up without a model: $MODEL could not be loaded (run: make train; see $RUN/rasa.log)" >&2
       grep -m 3 "Could not load model" "$RUN/rasa.log" | cut -c1-300 >&2
       return 1
+    fi
+    if [ "$name" = actions ] && [ "$code" = 503 ]; then   # warming up; a failed warm-up stops the start
+      why=$(reason "$url")
+      if [[ $why == "warm-up failed"* ]]; then
+        echo "error: the action server's warm-up failed: $why (see $RUN/actions.log)" >&2
+        return 1
+      fi
     fi
     if ! alive "$name"; then
       echo "error: $name exited; see $RUN/$name.log" >&2
@@ -198,7 +218,7 @@ launch_named() {  # names (none running): start them, wait until each is ready; 
   done
   for name in web actions rasa; do
     [[ $names == *" $name "* ]] || continue
-    case $name in web) limit=30 ;; actions) limit=60 ;; rasa) limit=$RASA_START_TIMEOUT ;; esac
+    case $name in web) limit=30 ;; actions) limit=$ACTIONS_START_TIMEOUT ;; rasa) limit=$RASA_START_TIMEOUT ;; esac
     wait_ready "$name" "$limit" || { stop_named "${started[@]}"; return 1; }
   done
 }

@@ -102,17 +102,64 @@ def _with_notes(p: Passage, notes: dict[str, Passage], numbers: dict[str, str], 
     return "".join(pieces)
 
 
-def fodt(doc: Document, header: str = "") -> str:
-    """The document as a flat ODT (see the module docstring)."""
+_LIST_LEVEL = ('<style:list-level-properties text:list-level-position-and-space-mode="label-alignment">'
+               '<style:list-level-label-alignment text:label-followed-by="listtab" text:list-tab-stop-position="{tab}"'
+               ' fo:text-indent="-{indent}" fo:margin-left="{tab}"/></style:list-level-properties>')
+LIST_STYLES = (
+    # paragraph numbers "1." and sub-items "(a)" as list styles (automatic numbering), not typed text
+    '<text:list-style style:name="LNum"><text:list-level-style-number text:level="1" style:num-suffix="."'
+    ' style:num-format="1">' + _LIST_LEVEL.format(tab="1cm", indent="1cm") + "</text:list-level-style-number>"
+    "</text:list-style>\n"
+    '<text:list-style style:name="LSub"><text:list-level-style-number text:level="1" style:num-prefix="("'
+    ' style:num-suffix=")" style:num-format="a">' + _LIST_LEVEL.format(tab="2cm", indent="1cm")
+    + "</text:list-level-style-number></text:list-style>\n"
+)
+COLUMNS = ('<style:style style:name="Cols" style:family="section"><style:section-properties>'
+           '<style:columns fo:column-count="{n}" fo:column-gap="0.7cm"/></style:section-properties></style:style>\n')
+SOFT_HYPHEN = "\u00ad"
+
+
+def soft_hyphens(text: str, every: int = 3) -> str:
+    """Latin words of eight letters or more with a soft hyphen every ``every`` letters (not in the
+    first or last three), so LibreOffice may break them at a line end and print a hyphen there."""
+    def split(m: re.Match[str]) -> str:
+        w = m.group(0)
+        cuts = list(range(3, len(w) - 2, every))
+        return "".join(w[i:j] + (SOFT_HYPHEN if j < len(w) else "") for i, j in zip([0] + cuts, cuts + [len(w)]))
+    return re.sub(r"(?<![\w-])[a-z]{8,}(?![\w-])", split, text)
+
+
+def fodt(doc: Document, header: str = "", auto_numbers: bool = False, columns: int = 1,
+         hyphenate: bool = False) -> str:
+    """The document as a flat ODT (see the module docstring).
+
+    ``auto_numbers``: paragraph numbers and (a) sub-items are list styles (LibreOffice draws
+    them; Word files get ``w:numPr``), not typed text. ``columns``: the body (from the first
+    heading or paragraph after the title page) is set in that many columns. ``hyphenate``:
+    long Latin words carry soft hyphens (see ``soft_hyphens``), so lines end in hyphenated
+    words the way a hyphenating layout prints them."""
     notes = {p.id: p for p in doc.passages if p.kind == FOOTNOTE}
     numbers = {pid: pid.split(":fn", 1)[1] for pid in notes}
-    out = [HEAD.format(title=escape(str(doc.meta.get("title", ""))), header=escape(header),
-                       lang="en" if doc.meta.get("language") == "en" else "zh")]
+    head = HEAD.format(title=escape(str(doc.meta.get("title", ""))), header=escape(header),
+                       lang="en" if doc.meta.get("language") == "en" else "zh")
+    extra = (LIST_STYLES if auto_numbers else "") + (COLUMNS.format(n=columns) if columns > 1 else "")
+    head = head.replace("</office:automatic-styles>", extra + "</office:automatic-styles>")
+    out = [head]
     section_index, shown = -1, []
+    in_columns = False
+    expected, sub_group = 1, ""
+    hy = soft_hyphens if hyphenate else (lambda s: s)
+
+    def text_of(p: Passage, text: str | None = None) -> str:
+        return hy(_with_notes(p, notes, numbers, text))
+
     for p in doc.passages:
         if p.kind == FOOTNOTE:
             continue
-        if p.kind == BODY and p.section_index != section_index and p.section:
+        if columns > 1 and p.kind == BODY and not in_columns:
+            out.append('<text:section text:style-name="Cols" text:name="Body">')
+            in_columns = True
+        if p.kind != FOOTNOTE and p.section_index != section_index and p.section:
             # the headings opened since the last passage
             same = 0
             while same < min(len(shown), len(p.section)) and shown[same] == p.section[same]:
@@ -128,14 +175,33 @@ def fodt(doc: Document, header: str = "") -> str:
             out.append(f'<text:p text:style-name="Front">{_with_notes(p, notes, numbers)}</text:p>')
             continue
         first = p.text.split("\n", 1)[0] if p.children else p.text
+        if auto_numbers and p.parent and p.sub.isalpha():
+            group = p.parent
+            cont = f' text:continue-list="{sub_group}"' if group == sub_group.split("|", 1)[-1] and sub_group else ""
+            if not cont:
+                sub_group = f"sub{len(out)}|{group}"
+            list_id = sub_group.split("|", 1)[0]
+            attrs = f' text:continue-list="{list_id}"' if cont else f' xml:id="{list_id}"'
+            out.append(f'<text:list text:style-name="LSub"{attrs}><text:list-item>'
+                       f'<text:p text:style-name="Standard">{text_of(p)}</text:p></text:list-item></text:list>')
+            continue
+        if auto_numbers and p.number is not None and not p.parent:
+            attrs = ' text:continue-list="paras"' if expected > 1 else ' xml:id="paras"'
+            start = f' text:start-value="{p.number}"' if p.number != expected else ""
+            expected = p.number + 1
+            out.append(f'<text:list text:style-name="LNum"{attrs}><text:list-item{start}>'
+                       f'<text:p text:style-name="Standard">{text_of(p, first)}</text:p></text:list-item></text:list>')
+            continue
         if p.parent:
             marker = f"({p.sub})" if p.sub.isalpha() else "•"
-            body = f"{marker} {_with_notes(p, notes, numbers)}"
+            body = f"{marker} {text_of(p)}"
         elif p.number is not None:
-            body = f"{p.number}.\u2002{_with_notes(p, notes, numbers, first)}"
+            body = f"{p.number}.\u2002{text_of(p, first)}"
         else:
-            body = _with_notes(p, notes, numbers, first)
+            body = text_of(p, first)
         out.append(f'<text:p text:style-name="Standard">{body}</text:p>')
+    if in_columns:
+        out.append("</text:section>")
     out.append(TAIL)
     return "\n".join(out)
 
@@ -152,6 +218,21 @@ def convert(src: Path, fmt: str, outdir: Path) -> Path:
     out = outdir / (src.stem + "." + fmt.split(":", 1)[0])
     assert out.exists(), f"LibreOffice made no {out.name}"
     return out
+
+
+def convert_many(sources: list[Path], fmt: str, outdir: Path) -> list[Path]:
+    """``convert`` for several files in one LibreOffice run (one start-up instead of one each)."""
+    profile = outdir / ".lo-profile"
+    env = dict(os.environ, HOME=str(outdir))
+    subprocess.run(
+        [soffice(), f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", fmt,
+         "--outdir", str(outdir), *map(str, sources)],
+        check=True, capture_output=True, timeout=600, env=env,
+    )
+    outs = [outdir / (src.stem + "." + fmt.split(":", 1)[0]) for src in sources]
+    missing = [o.name for o in outs if not o.exists()]
+    assert not missing, f"LibreOffice made no {', '.join(missing)}"
+    return outs
 
 
 def overlap(a: str, b: str) -> float:

@@ -112,6 +112,37 @@ def scaled() -> Iterator[Scaled]:
             shutil.rmtree(s.dir, ignore_errors=True)
 
 
+def _get(url: str) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status, json.loads(resp.read().decode())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read().decode() or "null")
+
+
+def _logged_at(line: str) -> float:
+    """The time of a log line ``2026-12-03 12:32:54,193 INFO ...`` (local time)."""
+    return time.mktime(time.strptime(line[:19], "%Y-%m-%d %H:%M:%S")) + int(line[20:23]) / 1000
+
+
+def test_ready_means_every_instance_warm_before_nginx_opens(scaled: Scaled) -> None:
+    """Every action server and Rasa instance says ready, nginx's own /ready says so, and nginx
+    was started only after each action server had finished its warm-up (its log line)."""
+    for n in (1, 2):
+        assert _get(f"{scaled.url(f'ACTIONS_PORT_{n}')}/ready") == (200, {"ready": True, "workers": 1})
+        assert _get(f"{scaled.url(f'RASA_PORT_{n}')}/ready") == (200, {"ready": True})
+    assert _get(f"{scaled.url()}/ready") == (200, {"ready": True})
+    nginx_started = (scaled.dir / "nginx.pid").stat().st_mtime
+    for n in (1, 2):
+        warm = [line for line in (scaled.dir / f"actions{n}.log").read_text().splitlines()
+                if "warm-up conversation answered" in line]
+        assert warm and _logged_at(warm[0]) <= nginx_started, (n, warm)
+    conf = (scaled.dir / "nginx.conf").read_text()
+    assert "http_503 non_idempotent" in conf and "auth_request /_actions_ready" in conf
+    for n in (1, 2):
+        assert f"server 127.0.0.1:{scaled.ports[f'ACTIONS_PORT_{n}']} max_fails=1" in conf
+
+
 def test_one_conversation_spread_over_both_instances_keeps_every_turn_in_order(scaled: Scaled) -> None:
     sender = f"spread-{uuid.uuid4().hex[:8]}"
     said = ["hello", "What do the documents say about 3D-printed guns?", "tell me more", "人贩子如何利用加密货币？",
@@ -181,6 +212,18 @@ def test_stop_leaves_no_process_behind_after_a_kill_9_of_a_leader(scaled: Scaled
     killed with -9 (the old stop killed the recorded pid's children only, and missed the rest)."""
     groups = {name: int((scaled.dir / f"{name}.pgid").read_text()) for name in ("actions2", "rasa2", "web")}
     os.kill(int((scaled.dir / "actions2.pid").read_text()), signal.SIGKILL)   # the leader only
+    # its worker dies with it; with actions1 gone too, nginx's /ready says no action server is warm
+    deadline = time.monotonic() + 10
+    for port in ("ACTIONS_PORT_1", "ACTIONS_PORT_2"):
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", scaled.ports[port])) == 0 and port == "ACTIONS_PORT_1":
+                scaled.kill("actions1", port)
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", scaled.ports[port])) != 0:
+                    break
+            time.sleep(0.1)
+    assert _get(f"{scaled.url()}/ready") == (503, {"ready": False, "reason": "no action server is warm"})
     stopped = scaled.script("stop", timeout=120)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
 

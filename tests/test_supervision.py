@@ -326,3 +326,135 @@ def test_rasa_without_an_agent_is_not_ready(stack: Run, tmp_path: Path) -> None:
     assert f"Rasa came up without a model: {model} could not be loaded" in run.stderr, run.stderr
     assert time.monotonic() - t < 200
     assert not _listening(stack.ports["rasa"]) and not list(stack.dir.glob("*.pid"))
+
+
+# --- ready means warm (issue #22): GET /ready of the action server ------------------------------
+def test_ready_verdict_needs_every_worker_warm_for_its_current_pid() -> None:
+    """What ``GET /ready`` answers from Sanic's shared worker state (no server needed)."""
+    from actions.server import verdict
+
+    warm = {"pid": 11, "warm_pid": 11, "warm_state": "warm", "server": True}
+    cold = {"pid": 12, "warm_pid": 12, "warm_state": "warming up", "server": True}
+    restarted = {"pid": 13, "warm_pid": 7, "warm_state": "warm", "server": True}   # warm before a restart
+    assert verdict({"w0": warm}, 1) == (200, {"ready": True, "workers": 1})
+    status, body = verdict({"w0": warm, "w1": cold}, 2)
+    assert status == 503 and body["ready"] is False and "1 of 2 workers warm" in body["reason"]
+    assert verdict({"w0": warm, "w1": restarted}, 2)[0] == 503
+    assert verdict({"w0": warm}, 2)[0] == 503   # the second worker has not even registered yet
+    failed = {**cold, "warm_state": "warm-up failed: OSError: disk"}
+    assert verdict({"w0": warm, "w1": failed}, 2) == (503, {"ready": False, "reason": "warm-up failed: OSError: disk"})
+
+
+def _get(url: str) -> tuple[int, dict]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, json.loads(resp.read().decode() or "null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read().decode() or "null")
+
+
+def _wait_listening(port: int, proc: subprocess.Popen, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not _listening(port):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the action server never listened"
+        time.sleep(0.2)
+
+
+@pytest.mark.e2e
+def test_action_server_is_ready_only_when_warm_and_start_waits_for_it(stack: Run, tmp_path: Path) -> None:
+    """The warm-up is held back (the test holds the index's build lock of a copy of the index):
+    the server listens and is alive, /ready says 503 and why, and ``stack.sh start`` has not
+    reported ready; once the lock is released the start finishes, /ready says 200 and an action
+    call is answered."""
+    import fcntl
+    import shutil
+    import urllib.request
+
+    index = tmp_path / "index"
+    shutil.copytree(ROOT / "models" / "index", index)
+    lock = os.open(tmp_path / "index.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(lock, fcntl.LOCK_EX)   # Engine.warm_up waits for "the build" holding it
+    port = stack.ports["actions"]
+    start = subprocess.Popen([str(STACK), "start", "actions"], cwd=ROOT, text=True, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env={**stack.env, "BOT_INDEX_DIR": str(index)})
+    try:
+        _wait_listening(port, start)
+        assert _get(f"http://127.0.0.1:{port}/health")[0] == 200   # alive ...
+        time.sleep(1)
+        status, body = _get(f"http://127.0.0.1:{port}/ready")    # ... but not ready
+        assert status == 503 and body == {"ready": False, "reason": "0 of 1 workers warm (warming up)"}
+        assert start.poll() is None   # the start is still waiting
+        assert "not ready yet" in stack.line("actions")
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        os.close(lock)
+    out, err = start.communicate(timeout=300)
+    assert start.returncode == 0, out + err
+    assert "Ready in" in out
+    assert _get(f"http://127.0.0.1:{port}/ready") == (200, {"ready": True, "workers": 1})
+    call = {"next_action": "action_search_documents", "sender_id": "t", "domain": {},
+            "tracker": {"sender_id": "t", "slots": {}, "events": [], "paused": False, "active_loop": {},
+                        "latest_message": {"text": "What do the documents say about 3D-printed guns?",
+                                           "intent": {"name": "ask_documents", "confidence": 1.0}, "entities": []}}}
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/webhook", data=json.dumps(call).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert json.loads(resp.read().decode())["responses"]
+    assert "healthy" in stack.line("actions")
+
+
+@pytest.mark.e2e
+def test_failed_warm_up_is_not_ready_and_stops_the_start(stack: Run, tmp_path: Path) -> None:
+    """A warm-up that fails (the index folder cannot be created) keeps /ready at 503 naming the
+    error, and ``stack.sh start`` fails with it instead of reporting ready."""
+    (tmp_path / "not-a-folder").write_text("")
+    run = stack("start", "actions", BOT_INDEX_DIR=str(tmp_path / "not-a-folder" / "index"), timeout=200)
+    assert run.returncode != 0, run.stdout
+    assert "the action server's warm-up failed: warm-up failed: FileExistsError" in run.stderr, run.stderr
+    assert "Ready in" not in run.stdout
+    assert not list(stack.dir.glob("*.pid")) and not _listening(stack.ports["actions"])
+
+
+@pytest.mark.e2e
+def test_refuse_until_warm_answers_action_calls_503_while_cold(tmp_path: Path) -> None:
+    """Behind nginx (``--refuse-until-warm``) a cold action server answers an action call with 503
+    at once, so nginx passes it to a warm one. (That it answers once warm is what every test of
+    ``tests/test_scale.py`` relies on: scale.sh starts its action servers with the flag.)"""
+    import fcntl
+    import shutil
+    import urllib.error
+    import urllib.request
+
+    index = tmp_path / "index"
+    shutil.copytree(ROOT / "models" / "index", index)
+    lock = os.open(tmp_path / "index.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "actions", "--port", str(port), "--refuse-until-warm"], cwd=ROOT,
+                              env={**os.environ, "BOT_INDEX_DIR": str(index), "PYTHONPATH": str(ROOT)},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    call = json.dumps({"next_action": "action_list_documents", "sender_id": "t", "domain": {},
+                       "tracker": {"sender_id": "t", "slots": {}, "events": [], "paused": False, "active_loop": {},
+                                   "latest_message": {"text": "which documents do you have?"}}}).encode()
+
+    def post() -> tuple[int, dict]:
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/webhook", data=call,
+                                     headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return resp.status, json.loads(resp.read().decode())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read().decode())
+
+    try:
+        _wait_listening(port, server)
+        assert post() == (503, {"ready": False, "reason": "warming up"})
+        assert _get(f"http://127.0.0.1:{port}/health")[0] == 200   # only action calls are refused
+    finally:
+        os.close(lock)
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
