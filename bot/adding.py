@@ -116,22 +116,31 @@ def catalog_entry(read: readers.ReadDocument, doc: corpus.Document, source: str)
 
 
 def append_catalog(documents_dir: Path, entry: dict[str, Any]) -> None:
-    """Append one entry to ``catalog.yml`` (comments and other entries stay as they are)."""
+    """Append one entry to ``catalog.yml`` (comments and other entries stay as they are), indented
+    as the file's own list is. The file is written only once the result is checked to be valid
+    YAML with the entry in it."""
     path = documents_dir / "catalog.yml"
-    dumped = yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, width=110)
-    body = "\n".join(("  " + ln) if ln else ln for ln in dumped.rstrip().splitlines())
-    stamp = _dt.date.today().isoformat()
-    block = (f"\n  # PROPOSED by `python -m bot add` on {stamp} from the document itself: review every field\n"
-             f"  # (title_en, short names and aliases are left for you), then delete this comment.\n{body}\n")
-    if not path.exists():
-        path.write_text("documents:\n" + block, encoding="utf-8")
-        return
-    text = path.read_text(encoding="utf-8")
-    data = yaml.safe_load(text) or {}
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    data = (yaml.safe_load(text) if text.strip() else None) or {}
     if not data.get("documents"):
         text = text.rstrip() + ("\n" if text.strip() else "") + "documents:\n"
-    path.write_text(text.rstrip("\n") + "\n" + block, encoding="utf-8")
-    yaml.safe_load(path.read_text(encoding="utf-8"))  # still valid YAML
+        indent = "  "
+    else:
+        found = re.search(r"^documents:[^\n]*\n(?:[ \t]*(?:#[^\n]*)?\n)*( *)- ", text, re.M)
+        indent = found.group(1) if found else "  "
+    dumped = yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, width=110)
+    body = "\n".join((indent + ln) if ln else ln for ln in dumped.rstrip().splitlines())
+    stamp = _dt.date.today().isoformat()
+    block = (f"\n{indent}# PROPOSED by `python -m bot add` on {stamp} from the document itself: review every field\n"
+             f"{indent}# (title_en, short names and aliases are left for you), then delete this comment.\n{body}\n")
+    new = text.rstrip("\n") + "\n" + block
+    try:
+        entries = (yaml.safe_load(new) or {}).get("documents") or []
+    except yaml.YAMLError as exc:
+        raise readers.ReadError(f"{path}: the catalog entry could not be appended ({exc.problem}); add it by hand") from exc
+    if not any(isinstance(e, dict) and e.get("file") == entry.get("file") for e in entries):
+        raise readers.ReadError(f"{path}: the catalog entry could not be appended (the file's layout); add it by hand")
+    path.write_text(new, encoding="utf-8")
 
 
 def add_files(files: list[Path], documents_dir: Path | None = None, out: TextIO = sys.stdout,
@@ -157,9 +166,14 @@ def add_files(files: list[Path], documents_dir: Path | None = None, out: TextIO 
         entry = catalog_entry(read, doc, path.name)
         target = documents_dir / path.name
         if not dry_run:
+            try:
+                append_catalog(documents_dir, entry)   # first: a catalog it cannot extend leaves nothing half-added
+            except readers.ReadError as exc:
+                out.write("refused\n")
+                errors.append(str(exc))
+                continue
             if target.resolve() != path.resolve():
                 shutil.copy2(path, target)
-            append_catalog(documents_dir, entry)
         known[path.name] = _body_set(doc)
         taken.add(entry["id"])
         body = [p for p in doc.passages if p.kind == corpus.BODY]

@@ -925,11 +925,15 @@ def _pdf_text(pages: list[list[_Line]]) -> str:
         for ln in lines:
             if ln.top >= last_body - 1 and ln.size < body * 0.92:
                 text = ln.text
-                last = note[0] if note else (notes[-1][0] if notes else "")
-                if last.isdigit() and re.match(rf"^{int(last) + 1}\d", text):
-                    # the next note's number run into a text that starts with digits ("742018 年")
+                last, before = note[:2] if note else (notes[-1][:2] if notes else ("", ""))
+                if (last.isdigit() and re.match(rf"^{int(last) + 1}\d", text)
+                        and re.search(r"[.。!?！？)）\]”\"']\s*$", before)):
+                    # the next note's number run into a text that starts with digits ("742018 年"), after a
+                    # note that ended; not a note's line that starts with a number ("23 October / 2017.")
                     text = f"{int(last) + 1} {text[len(str(int(last) + 1)):]}"
                 m = re.match(r"^(?:\[\^)?(\d{1,3}|\*)\]?\s*(\S.*)$", text)
+                if m and note and note[0].isdigit() and m.group(1) != "*" and int(m.group(1)) != int(note[0]) + 1:
+                    m = None   # after note n on a page only n + 1 starts a note: this line goes on with note n
                 if m and (not notes or m.group(1) == "*" or not note or int(m.group(1)) == int(note[0]) + 1
                           or not notes[-1][0].isdigit() or int(m.group(1)) == int(notes[-1][0]) + 1):
                     if note:

@@ -285,7 +285,10 @@ class Original(Reading):
 
     def text(self, p: corpus_mod.Passage, sources: Sources) -> str:
         heading = _heading(p)
-        return f"{heading}：{p.text}" if heading else p.text
+        if not heading:
+            return p.text
+        # an English document's text is its English reading's too: the same text, embedded once
+        return f"{heading}: {p.text}" if p.doc_id in sources.english else f"{heading}：{p.text}"
 
     def sentence_source(self, p: corpus_mod.Passage, sources: Sources) -> str:
         return p.text

@@ -241,3 +241,53 @@ def overlap(a: str, b: str) -> float:
     if not a and not b:
         return 1.0
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+def _english_offsets(zh: str, en: str, offsets: list[int]) -> list[int]:
+    """Footnote marker positions moved from the Chinese text to its English translation: at the
+    same share of the text, then on to the end of the word (markers follow words or punctuation)."""
+    out = []
+    for off in offsets:
+        pos = min(len(en), round(off / max(1, len(zh)) * len(en)))
+        while pos < len(en) and not en[pos].isspace():
+            pos += 1
+        out.append(pos)
+    return out
+
+
+def english_document(doc_id: str, documents_dir: Path | None = None) -> Document:
+    """A corpus document rewritten in English from its unofficial translation
+    (``data/documents/en/``, ``headings_en.yml``): the same paragraphs, numbers, sub-items, sections
+    and footnotes, English text, a title page with its symbol, English title and issuing body.
+    An English UN document to add in tests and benchmarks (``fodt`` and ``convert`` make it a PDF).
+    Passages without a translation (the Chinese title page) and the notes only they cite are left out."""
+    import dataclasses
+
+    from bot import corpus, translations
+
+    documents_dir = documents_dir or Path(__file__).resolve().parent.parent / "data" / "documents"
+    catalog = corpus.load_catalog(documents_dir)
+    doc = corpus.load_document(documents_dir / f"{doc_id}.txt", catalog)
+    english = translations.load(documents_dir, [doc_id])
+    headings = translations.headings(documents_dir).get(doc_id, {})
+    meta = dict(doc.meta, language="en", title=doc.meta.get("title_en") or doc.meta["title"])
+    body_en = str(meta.get("issuing_body") or "").split("(")[-1].rstrip(")") if "(" in str(meta.get("issuing_body")) else ""
+    front = [line for line in (meta.get("symbol"), body_en, meta["title"]) if line]
+    passages = [Passage(id=f"{doc_id}:front-{i}", doc_id=doc_id, kind="front", text=str(line))
+                for i, line in enumerate(front, 1)]
+    for p in doc.passages:
+        text = english.get(p.id, "")
+        if not text:
+            continue
+        first = next((c for c in doc.passages if p.children and c.id == p.children[0]), None)
+        if first is not None and first.sub.isalpha() and f"({first.sub}) " in text:
+            # a translation runs the lead-in and its items together: the lead-in alone, then the
+            # items on their own lines, as the original's parent paragraph holds them
+            lead = text[:text.index(f"({first.sub}) ")].rstrip()
+            items = [f"({c.sub}) {english.get(c.id, '')}" for c in doc.passages if c.id in p.children]
+            text = "\n".join([lead, *items])
+        section = [{"num": s["num"], "title": headings.get(s["title"], s["title"])} for s in p.section]
+        passages.append(dataclasses.replace(p, text=text, section=section, text_en="",
+                                            footnote_offsets=_english_offsets(p.text, text, p.footnote_offsets)))
+    cited = {fid for p in passages for fid in p.footnotes}
+    return Document(meta, [p for p in passages if p.kind != FOOTNOTE or p.id in cited])
