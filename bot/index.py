@@ -316,7 +316,8 @@ def _build(settings: config.Settings, progress: bool, encoder_factory: EncoderFa
         english = translations.load(settings.documents_dir, [d.id for d in corp.documents])
         sources = readings_mod.Sources(translations.headings(settings.documents_dir),
                                        questions_mod.load(settings.documents_dir, [d.id for d in corp.documents]),
-                                       frozenset(d.id for d in corp.documents if d.english))
+                                       frozenset(d.id for d in corp.documents if d.english),
+                                       lambda text: glossary.match(text).zh_terms)
     except (translations.TranslationError, questions_mod.QuestionsError) as exc:
         raise corpus_mod.ParseError(str(exc)) from exc
 

@@ -45,6 +45,9 @@ class Sources:
     headings: dict[str, dict[str, str]] = field(default_factory=dict)
     questions: dict[str, list[str]] = field(default_factory=dict)
     english: frozenset[str] = frozenset()
+    # the Chinese glossary terms of an English text (``Glossary.match(...).zh_terms``): what an
+    # English document's passage is also found by in Chinese questions' BM25 (None: not used)
+    zh_terms: Callable[[str], list[str]] | None = None
 
 
 # --------------------------------------------------------------------------------------
@@ -153,7 +156,7 @@ class Reading:
         """The text split into sentences (highlights are spans of it)."""
         raise NotImplementedError
 
-    def tokens(self, p: corpus_mod.Passage, text: str) -> dict[str, list[str]]:
+    def tokens(self, p: corpus_mod.Passage, text: str, sources: Sources) -> dict[str, list[str]]:
         """Lexical tokens per lexicon for a row whose reading is ``text``."""
         raise NotImplementedError
 
@@ -170,7 +173,7 @@ class Reading:
         rows = [r for r, t in enumerate(texts) if t]
         self.has = np.zeros(len(passages), bool)
         self.has[rows] = True
-        per_row = [self.tokens(p, t) if t else {} for p, t in zip(passages, texts)]
+        per_row = [self.tokens(p, t, sources) if t else {} for p, t in zip(passages, texts)]
         self.words = {name: [tok.get(name, []) for tok in per_row] for name in self.lexicons}
         sentence_rows: list[list[int]] = []
         sentence_texts: list[str] = []
@@ -293,8 +296,15 @@ class Original(Reading):
     def sentence_source(self, p: corpus_mod.Passage, sources: Sources) -> str:
         return p.text
 
-    def tokens(self, p: corpus_mod.Passage, text: str) -> dict[str, list[str]]:
-        return {"tokens": language.tokens(p.text + " " + _heading(p)), "bigrams": language.bigrams(p.text)}
+    def tokens(self, p: corpus_mod.Passage, text: str, sources: Sources) -> dict[str, list[str]]:
+        words, bigrams = language.tokens(p.text + " " + _heading(p)), language.bigrams(p.text)
+        if p.doc_id in sources.english and sources.zh_terms is not None:
+            # an English passage has no Chinese words: its glossary terms' Chinese names stand in
+            # for them, so Chinese questions find it by their words too, not by the models alone
+            for term in sources.zh_terms(text):
+                words += language.tokens(term)
+                bigrams += language.bigrams(term)
+        return {"tokens": words, "bigrams": bigrams}
 
 
 class English(Reading):
@@ -316,7 +326,7 @@ class English(Reading):
     def sentence_source(self, p: corpus_mod.Passage, sources: Sources) -> str:
         return p.text if p.doc_id in sources.english else p.text_en
 
-    def tokens(self, p: corpus_mod.Passage, text: str) -> dict[str, list[str]]:
+    def tokens(self, p: corpus_mod.Passage, text: str, sources: Sources) -> dict[str, list[str]]:
         return {"tokens": translations.en_tokens(text)}
 
 
@@ -334,7 +344,7 @@ class Questions(Reading):
     def sentence_source(self, p: corpus_mod.Passage, sources: Sources) -> str:
         return self.text(p, sources)
 
-    def tokens(self, p: corpus_mod.Passage, text: str) -> dict[str, list[str]]:
+    def tokens(self, p: corpus_mod.Passage, text: str, sources: Sources) -> dict[str, list[str]]:
         words: list[str] = []
         for line in text.split("\n"):
             words += language.tokens(line) if language.has_cjk(line) else translations.en_tokens(line)

@@ -255,6 +255,9 @@ def _english_offsets(zh: str, en: str, offsets: list[int]) -> list[int]:
     return out
 
 
+_ROMAN = dict(zip("一二三四五六七八九十", ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")))
+
+
 def english_document(doc_id: str, documents_dir: Path | None = None) -> Document:
     """A corpus document rewritten in English from its unofficial translation
     (``data/documents/en/``, ``headings_en.yml``): the same paragraphs, numbers, sub-items, sections
@@ -286,7 +289,8 @@ def english_document(doc_id: str, documents_dir: Path | None = None) -> Document
             lead = text[:text.index(f"({first.sub}) ")].rstrip()
             items = [f"({c.sub}) {english.get(c.id, '')}" for c in doc.passages if c.id in p.children]
             text = "\n".join([lead, *items])
-        section = [{"num": s["num"], "title": headings.get(s["title"], s["title"])} for s in p.section]
+        section = [{"num": _ROMAN.get(s["num"], s["num"]), "title": headings.get(s["title"], s["title"])}
+                   for s in p.section]
         passages.append(dataclasses.replace(p, text=text, section=section, text_en="",
                                             footnote_offsets=_english_offsets(p.text, text, p.footnote_offsets)))
     cited = {fid for p in passages for fid in p.footnotes}
