@@ -134,4 +134,4 @@ chat: setup             ## talk to the running assistant in the terminal (make s
 	@. scripts/env.sh; $(PY) -m bot chat --rasa http://127.0.0.1:$(RASA_PORT)
 
 clean:
-	rm -rf models/index models/rasa bench/out run .pytest_cache
+	rm -rf models/index models/index-cache models/rasa bench/out run .pytest_cache

@@ -10,7 +10,8 @@ server and the tests each make one engine and call the same functions with it
     engine.warm_up()
     reply = engine.handle("What do the documents say about 3D-printed guns?")
 
-The index is loaded (or built: missing, stale or damaged) by the first thread that needs it.
+The index is loaded (or built: missing, stale or damaged) by the first thread that needs it;
+one that another process replaced (a document added) is loaded in its place within seconds.
 While a build runs, here or in another process (``bot/index.py``'s build lock), ``warm_up``
 and the ``index`` property wait for it; a user's question (``handle``, ``require_index``) does
 not wait: it gets ``rebuilding_reply`` ("being rebuilt; about N s left") at once.

@@ -14,6 +14,13 @@ decides whether the saved index is current; it is rebuilt only when one of them 
 build writes to a temporary folder and replaces the old index only when complete, so a failed
 build (say, a new file that cannot be parsed) leaves the previous index usable.
 
+What a build computed is kept for the next one in ``Settings.index_cache_dir``
+(``models/index-cache/``): parsed documents (``corpus.ParsedCache``) and document embeddings
+(``embeddings.DocumentVectors``). A build after a document was added parses and embeds only that
+document; everything else (BM25, FAISS, the files) is rebuilt whole, which takes a second, so an
+incremental build and one from nothing are the same code and give the same index. A long-running
+process notices a replaced index (``Watch``) and loads it: no restart after ``bot add``.
+
 Damaged files: the manifest records the size and SHA-256 of every other file of the index.
 ``status`` compares the sizes (a ``stat`` per file), ``Index.load`` the checksums too (about
 15-30 ms for the 20 MB index, against about 270 ms to load it); a damaged index is "corrupt", named
