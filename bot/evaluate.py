@@ -126,10 +126,12 @@ def system_ranker(engine: Engine, settings: config.Settings, learned: bool = Tru
 
     def rank(item: dict[str, Any]) -> tuple[list[tuple[str, str]], float]:
         q = searcher.prepare(item["question"])
-        cands = searcher.retrieve(q, None, settings, learned=learned)
-        if not learned:
-            cands = [c for c in cands if c.fused > 0]
-        conf = searcher.confidence(q, cands, learned=learned) if cands else 0.0
+        if learned:   # as the search ranks (bot/search.py Searcher.rank)
+            ranked = searcher.rank(q, None, settings)
+            cands, conf = ranked.candidates, ranked.confidence
+        else:
+            cands = [c for c in searcher.retrieve(q, None, settings, learned=False) if c.fused > 0]
+            conf = searcher.confidence(q, cands, learned=False) if cands else 0.0
         out = []
         for c in cands[:10]:
             p = idx.row_passage(c.row)

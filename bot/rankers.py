@@ -40,6 +40,14 @@ class SearchContext:
     allowed: set[int] | None = None              # rows a document filter leaves (None: all)
     depth: int = 50                              # candidates per ranker
     search_depth: int = 50                       # how deep to look before filtering
+    # each ranker's ranking, computed once per query (a search that goes on to the extra
+    # models after a first pass without them reuses the rest)
+    rankings: dict[str, "Ranking"] = field(default_factory=dict)
+
+    def ranking(self, ranker: "Ranker") -> "Ranking":
+        if ranker.name not in self.rankings:
+            self.rankings[ranker.name] = ranker.run(self)
+        return self.rankings[ranker.name]
 
     def allows(self, row: int) -> bool:
         return self.allowed is None or row in self.allowed
@@ -74,14 +82,23 @@ class Ranker:
     ``features``: how the fusion turns the score into features: ``cos`` (the similarity),
     ``gap`` (to the best candidate), ``rel`` (share of the best score), ``abs`` (score/(score+10)),
     ``rr`` (reciprocal rank). ``fallback``: the ranker whose value a row without this reading
-    takes (shifted by the mean gap measured in training)."""
+    takes (shifted by the mean gap measured in training). ``proxy``: for a ranker over an extra
+    (costly) model, the primary-model ranker that stands in for it when a search does without
+    the extra model (``bot/search.py``: the extra model only where the cheaper signals leave
+    the answer open)."""
 
     name: str
     reading: str
     features: tuple[str, ...]
     listed: bool = True            # keeps a top list (candidates come from listed rankers only)
     fallback: str | None = None
+    proxy: str | None = None
     kind: ClassVar[str] = ""
+
+    @property
+    def extra_model(self) -> bool:
+        """Whether it needs an extra embedding model's query vector (model 1 and up)."""
+        return int(getattr(self, "model", 0)) > 0
 
     @functools.cached_property
     def raw_key(self) -> str:
@@ -157,11 +174,18 @@ class Sentences(Ranker):
         matrix = reading.sentence_matrix(self.model)
 
         def exact(rows: list[int]) -> np.ndarray:
+            # every candidate's sentences in one product, then each row's best (one gather
+            # instead of a small product per row)
             out = np.zeros(len(rows), np.float64)
-            for k, row in enumerate(rows):
-                start, count = reading.sentence_span(row)
-                if count:
-                    out[k] = float((matrix[start:start + count] @ qv.T).max(axis=1).max())
+            spans = np.array([reading.sentence_span(row) for row in rows], np.int64).reshape(-1, 2)
+            some = spans[:, 1] > 0
+            if not some.any():
+                return out
+            starts, counts = spans[some, 0], spans[some, 1]
+            offsets = np.cumsum(counts) - counts
+            ids = np.arange(int(counts.sum())) + np.repeat(starts - offsets, counts)
+            sims = (matrix[ids] @ qv.T).max(axis=1)
+            out[some] = np.maximum.reduceat(sims, offsets)
             return out
 
         return Ranking(top(best, ctx.depth) if self.listed else {}, exact)
@@ -195,13 +219,13 @@ RANKERS: dict[str, Ranker] = {r.name: r for r in (
     Sentences("sentence", "original", ("cos", "gap", "rr")),
     Lexical("bm25", "original", ("rel", "abs", "rr"), lexicon="tokens", terms="terms"),
     Lexical("bigram", "original", ("rel", "rr"), lexicon="bigrams", terms="bigram_terms"),
-    Dense("extra", "original", ("cos", "gap", "rr"), model=1),
+    Dense("extra", "original", ("cos", "gap", "rr"), proxy="dense", model=1),
     Dense("en_dense", "english", ("cos", "gap", "rr"), fallback="dense", model=0),
     Lexical("en_bm25", "english", ("rel", "abs", "rr"), fallback="bm25", lexicon="tokens", terms="en_terms"),
-    Dense("en_extra", "english", ("cos", "gap", "rr"), fallback="extra", model=1),
+    Dense("en_extra", "english", ("cos", "gap", "rr"), fallback="extra", proxy="en_dense", model=1),
     Sentences("en_sentence", "english", ("cos", "gap"), listed=False, fallback="sentence"),
     Sentences("q_sentence", "questions", ("cos", "gap", "rr"), fallback="sentence", model=0),
-    Sentences("q_extra", "questions", ("cos", "gap", "rr"), fallback="extra", model=1),
+    Sentences("q_extra", "questions", ("cos", "gap", "rr"), fallback="extra", proxy="q_sentence", model=1),
     Lexical("q_bm25", "questions", ("rel", "abs", "rr"), fallback="bm25", lexicon="tokens", terms="mixed_terms"),
 )}
 

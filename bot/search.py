@@ -93,6 +93,16 @@ class SearchResult:
                 "results": results}
 
 
+@dataclass
+class Ranked:
+    """The fused candidates of a query, the confidence that the documents answer it, and
+    whether the extra embedding models were used."""
+
+    candidates: list[Candidate]
+    confidence: float
+    extra: bool = True
+
+
 Encode = Callable[[int, str], np.ndarray]   # (model number, text) → query vector(s)
 
 
@@ -130,16 +140,27 @@ class Searcher:
                                          depth if allowed is None else n)
 
     def retrieve(self, q: Query, allowed: set[int] | None = None, settings: config.Settings | None = None,
-                 learned: bool = True, ctx: rankers_mod.SearchContext | None = None) -> list[Candidate]:
+                 learned: bool = True, ctx: rankers_mod.SearchContext | None = None,
+                 extra: bool = True) -> list[Candidate]:
         """Candidates from every listed ranker, scored exactly on every signal, fused and sorted.
 
-        ``learned=False`` (or no trained model) fuses by weighted reciprocal rank."""
+        ``learned=False`` (or no trained model) fuses by weighted reciprocal rank. ``extra=False``
+        (with the trained model): without the extra embedding models — their rankers do not run
+        and each candidate takes its proxy ranker's value on the extra ranker's scale
+        (``fusion.Model.stand_in``)."""
         settings = settings or self.settings
         ctx = ctx or self.context(q, allowed, settings)
         if not self.idx.rows:
             return []
-        active = [r for r in self.rankers if r.active(ctx)]
-        rankings = {r.name: r.run(ctx) for r in active}
+        model = self.model if learned else None
+        stand_in: dict[str, tuple[rankers_mod.Ranker, float, float]] = {}
+        if not extra and model:
+            for r in self.rankers:
+                if r.extra_model and r.proxy:
+                    proxy = rankers_mod.RANKERS[r.proxy]
+                    stand_in[r.name] = (proxy, *model.stand_in(r.raw_key, proxy.raw_key))
+        active = [r for r in self.rankers if r.name not in stand_in and r.active(ctx)]
+        rankings = {r.name: ctx.ranking(r) for r in active}
         rows: set[int] = set()
         for ranking in rankings.values():
             rows.update(ranking.ranks)
@@ -149,7 +170,6 @@ class Searcher:
         exact = {name: ranking.exact(row_list) for name, ranking in rankings.items()}
         named = q.doc_refs
         missing = ctx.depth + 40
-        model = self.model if learned else None
         shift = model.imputation() if model else {}
         asked = evidence.Asked.of(q.text)
         searched = {name: reading for name, reading in self.idx.readings.items()
@@ -164,7 +184,11 @@ class Searcher:
                 raw[f"has_{name}"] = 1.0 if reading.has[row] else 0.0
             for r in self.rankers:
                 reading = ranker_readings[r.name]
-                if r.name in exact and reading is not None and reading.has[row]:
+                if r.name in stand_in and reading is not None and reading.has[row]:
+                    proxy, slope, offset = stand_in[r.name]
+                    raw[r.raw_key] = slope * raw[proxy.raw_key] + offset
+                    raw[f"rank_{r.name}"] = raw[f"rank_{proxy.name}"]
+                elif r.name in exact and reading is not None and reading.has[row]:
                     raw[r.raw_key] = float(exact[r.name][k])
                     raw[f"rank_{r.name}"] = c.ranks.get(r.name, missing)
                 elif r.fallback is not None:
@@ -194,6 +218,35 @@ class Searcher:
         else:
             fusion.rrf(cands, settings.rrf_weights, q.zh, settings.rrf_k, settings.doc_boost)
         return sorted(cands, key=lambda c: -c.fused)
+
+    def rank(self, q: Query, allowed: set[int] | None = None, settings: config.Settings | None = None,
+             learned: bool = True, ctx: rankers_mod.SearchContext | None = None) -> Ranked:
+        """The candidates and the confidence, as the search answers: with ``settings.extra_gate``,
+        first without the extra embedding models, which are then used only when the cheaper
+        signals leave the answer open (``settled``)."""
+        settings = settings or self.settings
+        ctx = ctx or self.context(q, allowed, settings)
+        if (settings.extra_gate and learned and self.model
+                and any(r.extra_model and r.proxy and r.active(ctx) for r in self.rankers)):
+            cheap = self.retrieve(q, allowed, settings, learned, ctx, extra=False)
+            confidence = self.confidence(q, cheap, learned)
+            if self.settled(cheap, confidence, settings):
+                return Ranked(cheap, confidence, extra=False)
+        cands = self.retrieve(q, allowed, settings, learned, ctx)
+        return Ranked(cands, self.confidence(q, cands, learned))
+
+    @staticmethod
+    def settled(cands: list[Candidate], confidence: float, settings: config.Settings) -> bool:
+        """Whether a ranking without the extra models is left as it is: its top passage is first
+        in at least ``extra_gate_agree`` of the rankers' own lists, leads the next by at least
+        ``extra_gate_margin`` (fused score) and is confident."""
+        if not cands:
+            return False
+        top = cands[0]
+        firsts = sum(1 for rank in top.ranks.values() if rank == 1)
+        lead = top.fused - cands[1].fused if len(cands) > 1 else math.inf
+        return (firsts >= settings.extra_gate_agree and lead >= settings.extra_gate_margin
+                and confidence >= settings.extra_gate_confidence)
 
     def english(self, q: Query, settings: config.Settings | None = None) -> bool:
         """Whether the English reading is searched for this query."""
@@ -302,11 +355,12 @@ class Searcher:
         if q.truncated:
             notice = (notice + "; " if notice else "") + f"query truncated to {settings.max_query_chars} characters"
         ctx = self.context(q, allowed)
-        cands = self.retrieve(q, allowed, ctx=ctx)
+        ranked = self.rank(q, allowed, ctx=ctx)
+        cands = ranked.candidates
         result = SearchResult(q, "no_answer", 0.0, notice)
         if not cands:
             return result
-        result.confidence = self.confidence(q, cands)
+        result.confidence = ranked.confidence
         if result.confidence < self.threshold():
             result.near = self.near_miss(q, ctx, cands[0])
             return result

@@ -139,6 +139,7 @@ def test_ready_means_every_instance_warm_before_nginx_opens(scaled: Scaled) -> N
         assert warm and _logged_at(warm[0]) <= nginx_started, (n, warm)
     conf = (scaled.dir / "nginx.conf").read_text()
     assert "http_503 non_idempotent" in conf and "auth_request /_actions_ready" in conf
+    assert "proxy_request_buffering on" in conf   # a body already streamed cannot go to the next server
     for n in (1, 2):
         assert f"server 127.0.0.1:{scaled.ports[f'ACTIONS_PORT_{n}']} max_fails=1" in conf
 
@@ -206,23 +207,66 @@ def test_conversation_goes_on_when_an_instance_and_an_action_server_die(scaled: 
                     "How do traffickers use cryptocurrency?", "更多", "What is PhotoDNA?"]
 
 
+def test_a_cold_action_server_in_the_upstream_is_passed_over(scaled: Scaled, tmp_path: Path) -> None:
+    """An action server that (re)joins and is still warming up (held cold here: the test holds the
+    build lock of its copy of the index) answers action calls 503; nginx passes each to the warm
+    one, so no user gets "unavailable". Runs after actions1 was killed above, on its port."""
+    import fcntl
+
+    index = tmp_path / "index"
+    shutil.copytree(ROOT / "models" / "index", index)
+    lock = os.open(tmp_path / "index.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    port = scaled.ports["ACTIONS_PORT_1"]
+    with socket.socket() as sock:
+        assert sock.connect_ex(("127.0.0.1", port)) != 0, "actions1 should be down after the failover test"
+    cold = subprocess.Popen([str(ROOT / ".venv" / "bin" / "python"), "-m", "actions", "--port", str(port),
+                             "--refuse-until-warm"], cwd=ROOT, start_new_session=True,
+                            env={**scaled.env, "BOT_INDEX_DIR": str(index), "PYTHONPATH": str(ROOT)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not (_listening(port) and _get(f"http://127.0.0.1:{port}/ready")[0] == 503):
+            assert cold.poll() is None and time.monotonic() < deadline, "the cold action server did not come up"
+            time.sleep(0.2)
+        log = scaled.dir / "nginx-access.log"
+        before = len(log.read_text().splitlines())
+        passed_over, replies = [], []   # a new conversation per message: the per-sender limit is small here
+        deadline = time.monotonic() + 40   # nginx tries a failed server again after fail_timeout (10 s)
+        while not passed_over and time.monotonic() < deadline:
+            replies.append(scaled.send("How do traffickers use cryptocurrency?", f"rejoin-{uuid.uuid4().hex[:8]}"))
+            passed_over = [line for line in log.read_text().splitlines()[before:]
+                           if "POST /webhook" in line and f"upstream=127.0.0.1:{port}, " in line]
+        assert passed_over, "nginx never tried the cold action server"
+        assert all(r and "unavailable" not in json.dumps(r) for r in replies), replies
+        assert " 200 POST /webhook" in passed_over[0]
+        assert _get(f"http://127.0.0.1:{port}/ready")[0] == 503   # it was cold all along
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        os.close(lock)
+        os.killpg(cold.pid, signal.SIGKILL)
+        cold.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while _listening(port) and time.monotonic() < deadline:   # its worker exits a moment later
+            time.sleep(0.1)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
 @pytest.mark.chaos
 def test_stop_leaves_no_process_behind_after_a_kill_9_of_a_leader(scaled: Scaled) -> None:
     """Each server runs in its own process group; stop clears the group even when its leader was
     killed with -9 (the old stop killed the recorded pid's children only, and missed the rest)."""
     groups = {name: int((scaled.dir / f"{name}.pgid").read_text()) for name in ("actions2", "rasa2", "web")}
     os.kill(int((scaled.dir / "actions2.pid").read_text()), signal.SIGKILL)   # the leader only
-    # its worker dies with it; with actions1 gone too, nginx's /ready says no action server is warm
+    # its worker dies with it; actions1 was killed above: nginx's /ready says no action server is warm
     deadline = time.monotonic() + 10
-    for port in ("ACTIONS_PORT_1", "ACTIONS_PORT_2"):
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", scaled.ports[port])) == 0 and port == "ACTIONS_PORT_1":
-                scaled.kill("actions1", port)
-        while time.monotonic() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", scaled.ports[port])) != 0:
-                    break
-            time.sleep(0.1)
+    while any(_listening(scaled.ports[p]) for p in ("ACTIONS_PORT_1", "ACTIONS_PORT_2")):
+        assert time.monotonic() < deadline, "an action server still listens"
+        time.sleep(0.1)
     assert _get(f"{scaled.url()}/ready") == (503, {"ready": False, "reason": "no action server is warm"})
     stopped = scaled.script("stop", timeout=120)
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
