@@ -68,6 +68,13 @@ def main() -> int:
         "classifier_train_s": train_s, "classifier_load_from_cache_s": load_s,
         "classifier_rss_mb": after - before,
     }
+    report["summary"] = {
+        "guard check p50 ms": report["guard_ms"][50], "guard check p95 ms": report["guard_ms"][95],
+        "guarded answer p50 ms": report["guarded_answer_ms"][50],
+        "guarded answer p95 ms": report["guarded_answer_ms"][95],
+        "guard share of answer p50": report["guard_share_of_answer_p50"],
+        "classifier train s": train_s,
+    }
     print(f"Guard over {len(messages)} messages: p50 {report['guard_ms'][50]:.1f} ms, p95 {report['guard_ms'][95]:.1f} ms, "
           f"p99 {report['guard_ms'][99]:.1f} ms")
     print(f"Guarded policy answer: p50 {report['guarded_answer_ms'][50]:.1f} ms, p95 {report['guarded_answer_ms'][95]:.1f} ms;"

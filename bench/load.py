@@ -11,6 +11,11 @@ or, when ``--token`` is given, a user message missing from the conversation's tr
 (the tracker is checked through Rasa's HTTP API, and the order of the turns with it).
 
     python bench/load.py --url http://127.0.0.1:5005 --sessions 20 --messages 50 [--token T]
+    python bench/load.py --start --out bench/out/load-single.json     # (make bench)
+
+``--start``: start a single stack of its own on free ports (action server and Rasa, as
+``tests/stack.py`` does; per-sender rate limit off, the tracker checked with a token), warm it
+with one short run, measure, stop it.
 """
 
 from __future__ import annotations
@@ -152,6 +157,35 @@ async def run(url: str, sessions: int, messages: int, token: str | None, seed: i
     }
 
 
+def summary(res: dict[str, Any]) -> dict[str, float]:
+    """The figures ``bench/report.py`` shows next to the previous run's."""
+    return {"msg/s": res["throughput_msg_s"], "p50 ms": res["p50_ms"], "p95 ms": res["p95_ms"],
+            "p99 ms": res["p99_ms"], "errors": res["errors"], "lost": res["lost"]}
+
+
+def own_stack(args: argparse.Namespace) -> dict[str, Any]:
+    """The load run against a single stack this process starts (and stops)."""
+    import tempfile
+
+    from tests.stack import Stack
+
+    token = uuid.uuid4().hex
+    os.environ.update({"RATE_LIMIT_PER_MINUTE": "0"})
+    with tempfile.TemporaryDirectory() as tmp:
+        stack = Stack(Path(tmp))
+        try:
+            stack.start_actions()
+            stack.start_rasa(api_token=token)
+            url = f"http://127.0.0.1:{stack.rasa_port}"
+            stack.send("What is PhotoDNA?", sender="warm-up")
+            asyncio.run(run(url, args.sessions, 10, None, args.seed + 1, args.timeout))   # warm: models, caches
+            res = asyncio.run(run(url, args.sessions, args.messages, token, args.seed, args.timeout))
+        finally:
+            stack.stop()
+    res["url"] = "own single stack (bench/load.py --start)"
+    return res
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--url", default="http://127.0.0.1:5005", help="Rasa (or the load balancer) base URL")
@@ -162,15 +196,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds before a reply counts as an error")
     ap.add_argument("--label", default="", help="name of the stack, printed and saved")
     ap.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
+    ap.add_argument("--start", action="store_true", help="start a single stack of its own on free ports")
     args = ap.parse_args(argv)
-    try:
-        httpx.get(f"{args.url}/webhooks/rest/", timeout=5).raise_for_status()
-    except httpx.HTTPError as exc:
-        print(f"error: no Rasa REST channel at {args.url} ({exc}); start the stack first (make start)",
-              file=sys.stderr)
-        return 1
-    res = asyncio.run(run(args.url, args.sessions, args.messages, args.token or None, args.seed, args.timeout))
+    if args.start:
+        res = own_stack(args)
+    else:
+        try:
+            httpx.get(f"{args.url}/webhooks/rest/", timeout=5).raise_for_status()
+        except httpx.HTTPError as exc:
+            print(f"error: no Rasa REST channel at {args.url} ({exc}); start the stack first (make start)",
+                  file=sys.stderr)
+            return 1
+        res = asyncio.run(run(args.url, args.sessions, args.messages, args.token or None, args.seed, args.timeout))
     res["label"] = args.label
+    res["summary"] = summary(res)
     print(f"load {args.label or args.url}: {res['sessions']} sessions x {res['messages_per_session']} messages")
     print(f"  sent {res['sent']}, replied {res['replied']} ({res['bot_messages']} bot messages), "
           f"errors {res['errors']}, lost {res['lost']}, rate-limited {res['rate_limited']}"

@@ -57,6 +57,85 @@ def time_queries(questions: list[str], engine: Engine, rounds: int) -> dict[str,
             "mean_ms": float(np.mean(times))}
 
 
+class Stages:
+    """Exclusive wall time per search stage: functions are wrapped (in this process only) and
+    each records its time minus the time of the wrapped stages it called."""
+
+    def __init__(self) -> None:
+        self.per_query: list[dict[str, float]] = []
+        self._stack: list[list[float]] = []
+        self._undo: list[tuple[object, str, object]] = []
+
+    def wrap(self, owner: object, attr: str, name: str | None = None, key=None) -> None:  # type: ignore[no-untyped-def]
+        original = getattr(owner, attr)
+        stages = self
+
+        def timed(*args, **kwargs):  # type: ignore[no-untyped-def]
+            stage = key(*args) if key else name
+            stages._stack.append([0.0])
+            t = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent = time.perf_counter() - t
+                children = stages._stack.pop()[0]
+                if stages._stack:
+                    stages._stack[-1][0] += spent
+                current = stages.per_query[-1]
+                current[stage] = current.get(stage, 0.0) + (spent - children) * 1000
+
+        self._undo.append((owner, attr, original))
+        setattr(owner, attr, timed)
+
+    def restore(self) -> None:
+        for owner, attr, original in reversed(self._undo):
+            setattr(owner, attr, original)
+        self._undo.clear()
+
+
+def stage_profile(engine: Engine, questions: list[str]) -> dict[str, dict[str, float]]:
+    """Per-stage p50/p95 (ms per query, exclusive) of warm searches, and each stage's share of
+    the total time (the whole: ``Searcher.search``)."""
+    from bot import evidence, fusion, rankers, search
+
+    models = engine.index.models
+    stages = Stages()
+    stages.wrap(search.Searcher, "search", "other (search, hits)")
+    stages.wrap(search.Searcher, "prepare", "query analysis")
+    stages.wrap(engine.searcher, "encode", key=lambda model, text: "encode USE" if model == 0 else
+                f"encode {'e5' if 'e5' in models[model] else models[model]}")
+    stages.wrap(rankers.Dense, "run", "FAISS passages")
+    stages.wrap(rankers.Sentences, "run", "FAISS sentences/questions")
+    stages.wrap(rankers.Lexical, "run", "BM25")
+    stages.wrap(search.Searcher, "retrieve", "candidates (exact scores, signals)")
+    stages.wrap(fusion, "candidate_features", "fusion features")
+    stages.wrap(fusion.Linear, "decision", "fusion model")
+    stages.wrap(evidence, "coverage", "evidence checks")
+    stages.wrap(search.Searcher, "confidence", "confidence")
+    stages.wrap(search.Searcher, "highlights", "highlights")
+    try:
+        for q in questions[:20]:
+            stages.per_query.append({})
+            engine.search(q)
+        stages.per_query.clear()
+        totals = []
+        for q in questions:
+            stages.per_query.append({})
+            t = time.perf_counter()
+            engine.search(q)
+            totals.append((time.perf_counter() - t) * 1000)
+    finally:
+        stages.restore()
+    names = sorted({n for d in stages.per_query for n in d})
+    whole = float(np.sum(totals))
+    out = {}
+    for n in names:
+        v = [d.get(n, 0.0) for d in stages.per_query]
+        out[n] = {"p50_ms": pct(v, 50), "p95_ms": pct(v, 95), "share": float(np.sum(v)) / whole}
+    out["total"] = {"p50_ms": pct(totals, 50), "p95_ms": pct(totals, 95), "share": 1.0}
+    return out
+
+
 def time_encoder(encoder, questions: list[str]) -> dict[str, float]:  # type: ignore[no-untyped-def]
     for q in questions[:10]:
         encoder.encode([q])
@@ -68,24 +147,34 @@ def time_encoder(encoder, questions: list[str]) -> dict[str, float]:  # type: ig
     return {"p50_ms": pct(times, 50), "p95_ms": pct(times, 95)}
 
 
-def real_corpus(rounds: int) -> dict[str, object]:
+def real_corpus(rounds: int, build: bool = True) -> dict[str, object]:
     settings = config.settings()
     questions = [it["question"] for it in evaluate.load_questions(settings.dev_questions)]
     out: dict[str, object] = {"questions": len(questions), "rounds": rounds}
     rss0 = rss_mb()
 
     # full configuration (default): build from scratch in a temporary folder to time it
-    with tempfile.TemporaryDirectory() as tmp:
-        s_full = dataclasses.replace(settings, index_dir=Path(tmp) / "index")
-        t = time.perf_counter()
-        index.build(s_full, progress=False)
-        out["build_full_s"] = round(time.perf_counter() - t, 2)
+    if build:
+        with tempfile.TemporaryDirectory() as tmp:
+            s_full = dataclasses.replace(settings, index_dir=Path(tmp) / "index")
+            t = time.perf_counter()
+            index.build(s_full, progress=False)
+            out["build_full_s"] = round(time.perf_counter() - t, 2)
     out["rss_after_build_mb"] = round(rss_mb(), 1)
     engine = Engine(settings)
     idx = engine.index
     out["passages"] = idx.manifest["searchable"]
     out["sentences"] = idx.manifest["sentences"]
     out["latency_full"] = time_queries(questions, engine, rounds)
+    out["stages"] = stage_profile(engine, questions)
+    if settings.extra_gate is False and len(idx.models) > 1:
+        # the same searches with the e5 gate on (Settings.extra_gate, off by default: it costs
+        # quality, docs/performance.md): how often it skips e5 and what that saves
+        gated = Engine(dataclasses.replace(settings, extra_gate=True))
+        gated.use_index(idx)
+        out["latency_gated"] = time_queries(questions, gated, rounds)
+        out["gated_skipped_share"] = float(np.mean([not gated.searcher.rank(gated.searcher.prepare(q)).extra
+                                                    for q in questions]))
     out["encode_use"] = time_encoder(engine.encoder(idx.models[0]), questions)
     if len(idx.models) > 1:
         out["encode_e5"] = time_encoder(engine.encoder(idx.models[1]), questions)
@@ -97,7 +186,8 @@ def real_corpus(rounds: int) -> dict[str, object]:
         t = time.perf_counter()
         fast = Engine(s_fast, build_encoder_factory=lambda name: engine.encoder(name))
         fast.index  # noqa: B018 - builds it
-        out["build_fast_s"] = round(time.perf_counter() - t, 2)
+        if build:
+            out["build_fast_s"] = round(time.perf_counter() - t, 2)
         out["latency_fast"] = time_queries(questions, fast, rounds)
     out["rss_start_mb"] = round(rss0, 1)
     return out
@@ -175,23 +265,45 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--sizes", default="1000,10000,50000,100000")
     ap.add_argument("--skip-scale", action="store_true")
+    ap.add_argument("--skip-build", action="store_true", help="do not time index builds")
     args = ap.parse_args()
     out_dir = ROOT / "bench" / "out"
     out_dir.mkdir(parents=True, exist_ok=True)
 
     print("Real corpus ...", flush=True)
-    real = real_corpus(args.rounds)
+    real = real_corpus(args.rounds, build=not args.skip_build)
     lf, ls = real["latency_full"], real["latency_fast"]  # type: ignore[index]
     print(f"  passages {real['passages']}, sentences {real['sentences']}")
-    print(f"  index build: full {real['build_full_s']} s, primary model only {real['build_fast_s']} s")
+    if "build_full_s" in real:
+        print(f"  index build: full {real['build_full_s']} s, primary model only {real['build_fast_s']} s")
     print(f"  warm search latency, default (USE + e5 + BM25, learned fusion): p50 {lf['p50_ms']:.1f} ms, "
           f"p95 {lf['p95_ms']:.1f} ms, p99 {lf['p99_ms']:.1f} ms over {lf['n']} queries")
     print(f"  warm search latency, primary model only (USE + BM25, RRF):      p50 {ls['p50_ms']:.1f} ms, "
           f"p95 {ls['p95_ms']:.1f} ms  ({lf['p50_ms'] / ls['p50_ms']:.1f}x faster at p50)")
     print(f"  query encoding p50: USE {real['encode_use']['p50_ms']:.1f} ms"  # type: ignore[index]
           + (f", e5 {real['encode_e5']['p50_ms']:.1f} ms" if "encode_e5" in real else ""))  # type: ignore[index]
+    if "latency_gated" in real:
+        lg = real["latency_gated"]  # type: ignore[index]
+        print(f"  with the e5 gate (BOT_EXTRA_GATE=1, off by default): p50 {lg['p50_ms']:.1f} ms, p95 "
+              f"{lg['p95_ms']:.1f} ms; e5 skipped for {real['gated_skipped_share']:.0%} of the questions")
     print(f"  RSS: start {real['rss_start_mb']} MB, after loading and queries {real['rss_full_mb']} MB")
-    report = {"machine": {"cpus": os.cpu_count()}, "real": real}
+    stages = real["stages"]  # type: ignore[index]
+    print("  stages of a warm search (exclusive ms per query; share of the whole search time):")
+    for name, st in sorted(stages.items(), key=lambda kv: -kv[1]["share"]):
+        print(f"    {name:<38} p50 {st['p50_ms']:6.2f}  p95 {st['p95_ms']:6.2f}  {st['share']:6.1%}")
+    summary = {"search p50 ms": lf["p50_ms"], "search p95 ms": lf["p95_ms"],
+               "search p50 ms, USE only (RRF)": ls["p50_ms"],
+               "encode USE p50 ms": real["encode_use"]["p50_ms"]}  # type: ignore[index]
+    if "encode_e5" in real:
+        summary["encode e5 p50 ms"] = real["encode_e5"]["p50_ms"]  # type: ignore[index]
+    for name, st in stages.items():
+        summary[f"stage {name} p50 ms"] = st["p50_ms"]
+        summary[f"stage {name} p95 ms"] = st["p95_ms"]
+        summary[f"stage {name} share"] = st["share"]
+    if "build_full_s" in real:
+        summary["index build s"] = real["build_full_s"]  # type: ignore[assignment]
+    summary["RSS MB"] = real["rss_full_mb"]  # type: ignore[assignment]
+    report = {"machine": {"cpus": os.cpu_count()}, "real": real, "summary": summary}
     if not args.skip_scale:
         print("Synthetic scale run (random 512-d vectors, Zipf tokens from the corpus vocabulary) ...", flush=True)
         rows = synthetic([int(x) for x in args.sizes.split(",")], 512, 200)

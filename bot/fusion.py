@@ -16,7 +16,6 @@ trained with, candidates are fused by weighted reciprocal rank (RRF).
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -67,41 +66,29 @@ def candidate_features(rows: Sequence[dict[str, float]], zh: bool, rankers: Sequ
     """Feature matrix for the candidates of one query, columns in ``order`` (the model's)."""
     if not rows:
         return np.zeros((0, len(order)))
-    top = {r.raw_key: max(row[r.raw_key] for row in rows) for r in rankers}
     z = 1.0 if zh else 0.0
-    named = [(r, f"rank_{r.name}", [(kind, _feature_name(r.name, kind)) for kind in r.features]) for r in rankers]
-    base_order = base_features(rankers)
-    canonical = list(order) == base_order + [f"zh_{n}" for n in base_order]
-    out = []
-    for row in rows:
-        f: dict[str, float] = {}
-        for r, rank_key, kinds in named:
-            v, best = row[r.raw_key], top[r.raw_key]
-            for kind, feature in kinds:
-                if kind == "cos":
-                    x = v
-                elif kind == "gap":
-                    x = v - best
-                elif kind == "rel":
-                    x = v / best if best > 0 else 0.0
-                elif kind == "abs":
-                    x = v / (v + 10.0)
-                else:  # rr
-                    x = 1.0 / (RRF_K + row[rank_key])
-                f[feature] = x
-        f["has_children"] = row["has_children"]
-        f["log_length"] = math.log(max(1.0, row["length"]))
-        f["doc_named"] = row["doc_named"]
-        for name in SHAPE_FEATURES[3:]:
-            f[name] = row[name]
-        if canonical:   # the model's columns are the base features, then their Chinese copies
-            base = list(f.values())
-            out.append(base + [x * z for x in base])
-            continue
-        for name in list(f):
-            f[f"zh_{name}"] = f[name] * z
-        out.append([f[name] for name in order])
-    return np.array(out, dtype=np.float64)
+    f: dict[str, np.ndarray] = {}     # feature → its column over the candidates
+    for r in rankers:
+        v = np.array([row[r.raw_key] for row in rows], np.float64)
+        best = float(v.max())
+        for kind in r.features:
+            if kind == "cos":
+                x = v
+            elif kind == "gap":
+                x = v - best
+            elif kind == "rel":
+                x = v / best if best > 0 else np.zeros_like(v)
+            elif kind == "abs":
+                x = v / (v + 10.0)
+            else:  # rr
+                x = 1.0 / (RRF_K + np.array([row[f"rank_{r.name}"] for row in rows], np.float64))
+            f[_feature_name(r.name, kind)] = x
+    f["has_children"] = np.array([row["has_children"] for row in rows], np.float64)
+    f["log_length"] = np.log(np.maximum(1.0, np.array([row["length"] for row in rows], np.float64)))
+    for name in SHAPE_FEATURES[2:]:
+        f[name] = np.array([row[name] for row in rows], np.float64)
+    columns = [f[name] if not name.startswith("zh_") or name in f else f[name[3:]] * z for name in order]
+    return np.column_stack(columns)
 
 
 def query_features(rows: Sequence[dict[str, float]], top_score: float, cover: Mapping[str, float], zh: bool,

@@ -175,33 +175,49 @@ class Searcher:
         searched = {name: reading for name, reading in self.idx.readings.items()
                     if name != "original" and ctx.reading(name) is not None}
         ranker_readings = {r.name: ctx.reading(r.reading) for r in self.rankers}
+        # every signal as a column over the candidate rows, then one dict per candidate
+        rows_at = np.array(row_list, np.int64)
+        n = len(row_list)
+        cols: dict[str, np.ndarray] = {}
+        for name, reading in searched.items():
+            cols[f"has_{name}"] = reading.has[rows_at].astype(np.float64)
+        for r in self.rankers:
+            reading = ranker_readings[r.name]
+            has = reading.has[rows_at] if reading is not None else np.zeros(n, bool)
+            ranking = rankings.get(r.name)
+            own_rank = (np.array([ranking.ranks.get(row, missing) for row in row_list], np.int64)
+                        if ranking is not None else np.full(n, missing, np.int64))
+            value, rank = np.zeros(n, np.float64), own_rank
+            if r.name in stand_in:
+                proxy, slope, offset = stand_in[r.name]
+                value = slope * cols[proxy.raw_key] + offset
+                rank = cols[f"rank_{proxy.name}"]
+            elif r.name in exact:
+                value = np.asarray(exact[r.name], np.float64)
+            else:
+                has = np.zeros(n, bool)
+            if r.fallback is not None and not has.all():
+                # a row without this reading (or a query it is not searched for) takes its
+                # counterpart's value, shifted by the mean gap seen in training when searched
+                base = rankers_mod.RANKERS[r.fallback]
+                gap = shift.get(r.raw_key, 0.0) if reading is not None else 0.0
+                fill = cols[base.raw_key] + gap
+                if r.kind == "lexical":
+                    fill = np.maximum(0.0, fill)
+                value = np.where(has, value, fill)
+                rank = np.where(has, rank, cols[f"rank_{base.name}"])
+            else:
+                value, rank = np.where(has, value, 0.0), np.where(has, rank, own_rank)
+            cols[r.raw_key] = value
+            cols[f"rank_{r.name}"] = rank
+        keys = list(cols)
+        columns = [cols[key].tolist() for key in keys]
         cands = []
         for k, row in enumerate(row_list):
             c = Candidate(row)
             c.ranks = {name: ranking.ranks[row] for name, ranking in rankings.items() if row in ranking.ranks}
             raw = c.raw
-            for name, reading in searched.items():
-                raw[f"has_{name}"] = 1.0 if reading.has[row] else 0.0
-            for r in self.rankers:
-                reading = ranker_readings[r.name]
-                if r.name in stand_in and reading is not None and reading.has[row]:
-                    proxy, slope, offset = stand_in[r.name]
-                    raw[r.raw_key] = slope * raw[proxy.raw_key] + offset
-                    raw[f"rank_{r.name}"] = raw[f"rank_{proxy.name}"]
-                elif r.name in exact and reading is not None and reading.has[row]:
-                    raw[r.raw_key] = float(exact[r.name][k])
-                    raw[f"rank_{r.name}"] = c.ranks.get(r.name, missing)
-                elif r.fallback is not None:
-                    # a row without this reading (or a query it is not searched for) takes its
-                    # counterpart's value, shifted by the mean gap seen in training when searched
-                    base = rankers_mod.RANKERS[r.fallback]
-                    gap = shift.get(r.raw_key, 0.0) if reading is not None else 0.0
-                    value = raw[base.raw_key] + gap
-                    raw[r.raw_key] = max(0.0, value) if r.kind == "lexical" else value
-                    raw[f"rank_{r.name}"] = raw[f"rank_{base.name}"]
-                else:
-                    raw[r.raw_key] = 0.0
-                    raw[f"rank_{r.name}"] = c.ranks.get(r.name, missing)
+            raw.update(zip(keys, (column[k] for column in columns)))
             p = self.idx.row_passage(row)
             raw["has_children"] = 1.0 if p.children else 0.0
             raw["length"] = float(len(p.text))
