@@ -65,7 +65,7 @@ eval: index train       ## retrieval quality (document-worded and everyday sets)
 tune: index             ## retrain the fusion ranker and confidence model (data/ranker.json)
 	$(PY) -m bot tune
 
-bench: index train browser services ## latency per stage, REST, load at 20 sessions, cold start, memory; each figure next to the last run's (docs/performance.md)
+bench: index train browser services office ## latency per stage, REST, load at 20 sessions, cold start, memory; each figure next to the last run's (docs/performance.md)
 	mkdir -p bench/out && $(PY) bench/report.py keep
 	$(PY) bench/search_bench.py
 	$(PY) bench/guard_bench.py
@@ -73,6 +73,7 @@ bench: index train browser services ## latency per stage, REST, load at 20 sessi
 	$(PY) bench/load.py --start --sessions 20 --messages 50 --label single --out bench/out/load-single.json
 	$(PY) bench/startup.py
 	$(PY) bench/browser_bench.py
+	$(PY) bench/add_bench.py
 	@$(PY) bench/report.py
 
 test: setup index train browser office services ## the whole test suite: Python tests, Rasa data and test stories, end to end, scale-out, browser
