@@ -175,8 +175,9 @@ def main() -> int:
         seconds = sum(a["command_s"] for a in adds)
         summary = {
             **start, **full,
-            **{f"add_{a['pages']}_pages_s": a["command_s"] for a in adds},
-            **{f"add_{a['pages']}_pages_index_update_s": a["index_update_s"] for a in adds},
+            **{f"add_{doc_id}_pages": a["pages"] for doc_id, a in zip(ADDED, adds)},
+            **{f"add_{doc_id}_s": a["command_s"] for doc_id, a in zip(ADDED, adds)},
+            **{f"add_{doc_id}_index_update_s": a["index_update_s"] for doc_id, a in zip(ADDED, adds)},
             "add_s_per_page": round(seconds / max(1, pages), 3),
             "add_30_pages_estimate_s": round(30 * seconds / max(1, pages), 1),
             **{f"{lang}_r5_original": v["r5"] for lang, v in before.items()},
