@@ -215,6 +215,9 @@ def test_a_cold_action_server_in_the_upstream_is_passed_over(scaled: Scaled, tmp
 
     index = tmp_path / "index"
     shutil.copytree(ROOT / "models" / "index", index)
+    # an out-of-date copy: its warm-up must rebuild it, and waits for the build lock held below
+    manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
+    (index / "manifest.json").write_text(json.dumps({**manifest, "fingerprint": "out-of-date"}), encoding="utf-8")
     lock = os.open(tmp_path / "index.lock", os.O_RDWR | os.O_CREAT, 0o644)
     fcntl.flock(lock, fcntl.LOCK_EX)
     port = scaled.ports["ACTIONS_PORT_1"]
