@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from bot import config, evaluate, index, language  # noqa: E402
+from bot import config, evaluate, index  # noqa: E402
 from bot.engine import Engine  # noqa: E402
 from tests import office  # noqa: E402
 
@@ -92,12 +92,9 @@ def gold_positions(engine: Engine, item: dict[str, Any]) -> dict[str, set[str]]:
     """Document id → passage positions (the id after ``doc:``) that hold the item's gold answers."""
     resolve = evaluate.gold_resolver(engine)
     out: dict[str, set[str]] = {}
-    for g in item["gold"]:
-        doc_id = resolve(g["doc"]) or g["doc"]
-        want = language.normalise(g["substr"])
-        for p in engine.index.passages:
-            if p.doc_id == doc_id and want in language.normalise(p.text):
-                out.setdefault(doc_id, set()).add(p.id.split(":", 1)[1])
+    for p in engine.index.passages:
+        if evaluate.relevant(p.doc_id, p.text, item["gold"], resolve):   # the evaluation's own relevance rule
+            out.setdefault(p.doc_id, set()).add(p.id.split(":", 1)[1])
     return out
 
 
