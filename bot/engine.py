@@ -139,7 +139,8 @@ class Engine:
                 if self.settings.use_ranker:
                     features = fusion.feature_names(rankers.configured(self.settings))
                     model = fusion.Model.load(self.settings.ranker_path, features)
-                if model is not None and model.info.get("models") and model.info["models"] != idx.models:
+                if (model is not None and model.info.get("models")
+                        and not embeddings.interchangeable(model.info["models"], idx.models)):
                     model = None
                 self._model = model
             return self._model   # type: ignore[return-value]
