@@ -167,14 +167,6 @@ def real_corpus(rounds: int, build: bool = True) -> dict[str, object]:
     out["sentences"] = idx.manifest["sentences"]
     out["latency_full"] = time_queries(questions, engine, rounds)
     out["stages"] = stage_profile(engine, questions)
-    if settings.extra_gate is False and len(idx.models) > 1:
-        # the same searches with the e5 gate on (Settings.extra_gate, off by default: it costs
-        # quality, docs/performance.md): how often it skips e5 and what that saves
-        gated = Engine(dataclasses.replace(settings, extra_gate=True))
-        gated.use_index(idx)
-        out["latency_gated"] = time_queries(questions, gated, rounds)
-        out["gated_skipped_share"] = float(np.mean([not gated.searcher.rank(gated.searcher.prepare(q)).extra
-                                                    for q in questions]))
     out["encode_use"] = time_encoder(engine.encoder(idx.models[0]), questions)
     if len(idx.models) > 1:
         out["encode_e5"] = time_encoder(engine.encoder(idx.models[1]), questions)
@@ -282,10 +274,6 @@ def main() -> int:
           f"p95 {ls['p95_ms']:.1f} ms  ({lf['p50_ms'] / ls['p50_ms']:.1f}x faster at p50)")
     print(f"  query encoding p50: USE {real['encode_use']['p50_ms']:.1f} ms"  # type: ignore[index]
           + (f", e5 {real['encode_e5']['p50_ms']:.1f} ms" if "encode_e5" in real else ""))  # type: ignore[index]
-    if "latency_gated" in real:
-        lg = real["latency_gated"]  # type: ignore[index]
-        print(f"  with the e5 gate (BOT_EXTRA_GATE=1, off by default): p50 {lg['p50_ms']:.1f} ms, p95 "
-              f"{lg['p95_ms']:.1f} ms; e5 skipped for {real['gated_skipped_share']:.0%} of the questions")
     print(f"  RSS: start {real['rss_start_mb']} MB, after loading and queries {real['rss_full_mb']} MB")
     stages = real["stages"]  # type: ignore[index]
     print("  stages of a warm search (exclusive ms per query; share of the whole search time):")

@@ -53,15 +53,6 @@ class Settings:
     extra_models: tuple[str, ...] = ("builtin:e5-small-onnx",)
     embed_threads: int = 1          # compute threads per query embedding (the index build uses every core)
     embed_cache: bool = True        # keep recent query embeddings ("tell me more", the guard, suggestions)
-    # Search first without the extra models and embed the query with them only when that leaves
-    # the answer open (bot/search.py ``Searcher.rank``): the cheaper rankers' top passage is not
-    # first in at least ``extra_gate_agree`` of their lists, its fused lead is below
-    # ``extra_gate_margin`` or its confidence below ``extra_gate_confidence``. Off: measured, it
-    # saves e5 on about a quarter of the questions but costs retrieval quality (docs/performance.md).
-    extra_gate: bool = False
-    extra_gate_agree: int = 4
-    extra_gate_margin: float = 3.0
-    extra_gate_confidence: float = 0.5
 
     # What is searched: the passage kinds, the readings (bot/readings.py) and, per reading, the
     # query languages it is searched for (absent: all); the rankers (bot/rankers.py).

@@ -40,6 +40,8 @@ import numpy as np
 MAGIC = b"E5S1"
 QK = 32                       # weights per 4-bit block
 _Q4_BLOCK = 2 + QK // 2       # fp16 scale + 16 bytes of nibbles
+log = logging.getLogger(__name__)
+
 META = "\u2581"               # SentencePiece's metaspace
 LINEAR = ("q", "k", "v", "ao", "fi", "fo")
 
@@ -357,15 +359,20 @@ class E5Onnx:
         self._pos = packed.tensors["emb.pos"].reshape(packed.max_positions, packed.hidden)
         self._type = packed.tensors["emb.type"][:packed.hidden]
         path = Path(cache_dir) / f"e5-small-{packed.digest}-{source_digest()}-{'int8' if quantise else 'fp32'}.onnx"
-        with _BUILD_LOCK:
-            if not path.exists():
-                build_graph(packed, path, quantise)
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(1, threads)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         options.enable_cpu_mem_arena = False    # an index build's long batches must not stay reserved
-        self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        with _BUILD_LOCK:
+            if not path.exists():
+                build_graph(packed, path, quantise)
+            try:
+                self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            except Exception as exc:    # onnxruntime's errors share no base class but Exception
+                log.warning("e5 graph %s cannot be loaded (%s); building it again", path.name, type(exc).__name__)
+                build_graph(packed, path, quantise)
+                self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.path = path
 
     def _embed(self, sequences: list[list[int]]) -> np.ndarray:

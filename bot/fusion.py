@@ -190,17 +190,6 @@ class Model:
         data = {"ranker": self.ranker.to_json(), "confidence": self.confidence.to_json(), "info": self.info}
         path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
-    def stand_in(self, feature: str, proxy: str) -> tuple[float, float]:
-        """(slope, offset) mapping the ranker feature ``proxy`` onto ``feature``'s training
-        distribution (same standard score): what a skipped extra model's similarity is assumed
-        to be, given its primary-model counterpart's (``Ranker.proxy``)."""
-        names = self.ranker.names
-        if feature not in names or proxy not in names:
-            return 1.0, 0.0
-        f, p = names.index(feature), names.index(proxy)
-        slope = float(self.ranker.scale[f] / self.ranker.scale[p])
-        return slope, float(self.ranker.mean[f] - slope * self.ranker.mean[p])
-
     def imputation(self) -> dict[str, float]:
         """Mean gap between a reading's signals and the original's (training set): what a
         passage without that reading (no translation, no question list) is assumed to score."""

@@ -82,17 +82,13 @@ class Ranker:
     ``features``: how the fusion turns the score into features: ``cos`` (the similarity),
     ``gap`` (to the best candidate), ``rel`` (share of the best score), ``abs`` (score/(score+10)),
     ``rr`` (reciprocal rank). ``fallback``: the ranker whose value a row without this reading
-    takes (shifted by the mean gap measured in training). ``proxy``: for a ranker over an extra
-    (costly) model, the primary-model ranker that stands in for it when a search does without
-    the extra model (``bot/search.py``: the extra model only where the cheaper signals leave
-    the answer open)."""
+    takes (shifted by the mean gap measured in training)."""
 
     name: str
     reading: str
     features: tuple[str, ...]
     listed: bool = True            # keeps a top list (candidates come from listed rankers only)
     fallback: str | None = None
-    proxy: str | None = None
     kind: ClassVar[str] = ""
 
     @property
@@ -215,13 +211,13 @@ RANKERS: dict[str, Ranker] = {r.name: r for r in (
     Sentences("sentence", "original", ("cos", "gap", "rr")),
     Lexical("bm25", "original", ("rel", "abs", "rr"), lexicon="tokens", terms="terms"),
     Lexical("bigram", "original", ("rel", "rr"), lexicon="bigrams", terms="bigram_terms"),
-    Dense("extra", "original", ("cos", "gap", "rr"), proxy="dense", model=1),
+    Dense("extra", "original", ("cos", "gap", "rr"), model=1),
     Dense("en_dense", "english", ("cos", "gap", "rr"), fallback="dense", model=0),
     Lexical("en_bm25", "english", ("rel", "abs", "rr"), fallback="bm25", lexicon="tokens", terms="en_terms"),
-    Dense("en_extra", "english", ("cos", "gap", "rr"), fallback="extra", proxy="en_dense", model=1),
+    Dense("en_extra", "english", ("cos", "gap", "rr"), fallback="extra", model=1),
     Sentences("en_sentence", "english", ("cos", "gap"), listed=False, fallback="sentence"),
     Sentences("q_sentence", "questions", ("cos", "gap", "rr"), fallback="sentence", model=0),
-    Sentences("q_extra", "questions", ("cos", "gap", "rr"), fallback="extra", proxy="q_sentence", model=1),
+    Sentences("q_extra", "questions", ("cos", "gap", "rr"), fallback="extra", model=1),
     Lexical("q_bm25", "questions", ("rel", "abs", "rr"), fallback="bm25", lexicon="tokens", terms="mixed_terms"),
 )}
 

@@ -95,12 +95,10 @@ class SearchResult:
 
 @dataclass
 class Ranked:
-    """The fused candidates of a query, the confidence that the documents answer it, and
-    whether the extra embedding models were used."""
+    """The fused candidates of a query and the confidence that the documents answer it."""
 
     candidates: list[Candidate]
     confidence: float
-    extra: bool = True
 
 
 Encode = Callable[[int, str], np.ndarray]   # (model number, text) → query vector(s)
@@ -140,26 +138,16 @@ class Searcher:
                                          depth if allowed is None else n)
 
     def retrieve(self, q: Query, allowed: set[int] | None = None, settings: config.Settings | None = None,
-                 learned: bool = True, ctx: rankers_mod.SearchContext | None = None,
-                 extra: bool = True) -> list[Candidate]:
+                 learned: bool = True, ctx: rankers_mod.SearchContext | None = None) -> list[Candidate]:
         """Candidates from every listed ranker, scored exactly on every signal, fused and sorted.
 
-        ``learned=False`` (or no trained model) fuses by weighted reciprocal rank. ``extra=False``
-        (with the trained model): without the extra embedding models — their rankers do not run
-        and each candidate takes its proxy ranker's value on the extra ranker's scale
-        (``fusion.Model.stand_in``)."""
+        ``learned=False`` (or no trained model) fuses by weighted reciprocal rank."""
         settings = settings or self.settings
         ctx = ctx or self.context(q, allowed, settings)
         if not self.idx.rows:
             return []
         model = self.model if learned else None
-        stand_in: dict[str, tuple[rankers_mod.Ranker, float, float]] = {}
-        if not extra and model:
-            for r in self.rankers:
-                if r.extra_model and r.proxy:
-                    proxy = rankers_mod.RANKERS[r.proxy]
-                    stand_in[r.name] = (proxy, *model.stand_in(r.raw_key, proxy.raw_key))
-        active = [r for r in self.rankers if r.name not in stand_in and r.active(ctx)]
+        active = [r for r in self.rankers if r.active(ctx)]
         rankings = {r.name: ctx.ranking(r) for r in active}
         rows: set[int] = set()
         for ranking in rankings.values():
@@ -188,11 +176,7 @@ class Searcher:
             own_rank = (np.array([ranking.ranks.get(row, missing) for row in row_list], np.int64)
                         if ranking is not None else np.full(n, missing, np.int64))
             value, rank = np.zeros(n, np.float64), own_rank
-            if r.name in stand_in:
-                proxy, slope, offset = stand_in[r.name]
-                value = slope * cols[proxy.raw_key] + offset
-                rank = cols[f"rank_{proxy.name}"]
-            elif r.name in exact:
+            if r.name in exact:
                 value = np.asarray(exact[r.name], np.float64)
             else:
                 has = np.zeros(n, bool)
@@ -237,32 +221,9 @@ class Searcher:
 
     def rank(self, q: Query, allowed: set[int] | None = None, settings: config.Settings | None = None,
              learned: bool = True, ctx: rankers_mod.SearchContext | None = None) -> Ranked:
-        """The candidates and the confidence, as the search answers: with ``settings.extra_gate``,
-        first without the extra embedding models, which are then used only when the cheaper
-        signals leave the answer open (``settled``)."""
-        settings = settings or self.settings
-        ctx = ctx or self.context(q, allowed, settings)
-        if (settings.extra_gate and learned and self.model
-                and any(r.extra_model and r.proxy and r.active(ctx) for r in self.rankers)):
-            cheap = self.retrieve(q, allowed, settings, learned, ctx, extra=False)
-            confidence = self.confidence(q, cheap, learned)
-            if self.settled(cheap, confidence, settings):
-                return Ranked(cheap, confidence, extra=False)
+        """The candidates and the confidence, as the search answers."""
         cands = self.retrieve(q, allowed, settings, learned, ctx)
         return Ranked(cands, self.confidence(q, cands, learned))
-
-    @staticmethod
-    def settled(cands: list[Candidate], confidence: float, settings: config.Settings) -> bool:
-        """Whether a ranking without the extra models is left as it is: its top passage is first
-        in at least ``extra_gate_agree`` of the rankers' own lists, leads the next by at least
-        ``extra_gate_margin`` (fused score) and is confident."""
-        if not cands:
-            return False
-        top = cands[0]
-        firsts = sum(1 for rank in top.ranks.values() if rank == 1)
-        lead = top.fused - cands[1].fused if len(cands) > 1 else math.inf
-        return (firsts >= settings.extra_gate_agree and lead >= settings.extra_gate_margin
-                and confidence >= settings.extra_gate_confidence)
 
     def english(self, q: Query, settings: config.Settings | None = None) -> bool:
         """Whether the English reading is searched for this query."""

