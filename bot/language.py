@@ -97,22 +97,13 @@ _CLOSERS = "”’」』）)】》\"'"
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans ``(start, end)`` over ``text``; a line break always ends a sentence.
-
-    Kept for the last 4,096 texts: an answer cuts its excerpt from a passage at sentence ends,
-    and the same passages are quoted again and again (spaCy takes 1-2 ms a passage, under a lock
-    that the server's threads share)."""
-    return list(_sentences(text))
-
-
-@lru_cache(maxsize=4096)
-def _sentences(text: str) -> tuple[tuple[int, int], ...]:
+    """Sentence spans ``(start, end)`` over ``text``; a line break always ends a sentence."""
     spans: list[tuple[int, int]] = []
     offset = 0
     for line in text.split("\n"):
         spans += [(offset + a, offset + b) for a, b in _line_sentences(line)]
         offset += len(line) + 1
-    return tuple(spans)
+    return spans
 
 
 def _line_sentences(text: str) -> list[tuple[int, int]]:
