@@ -383,16 +383,11 @@ def _words(text: str) -> set[str]:
 
 def _has_term(text: str, words: set[str], terms: Iterable[str]) -> bool:
     squashed = re.sub(r"[^a-z]", "", text) if len(words) < 40 else ""
-    by_length: dict[int, list[str]] = {}     # the words a typo check can match: 6+ letters, ±1 long
-    for w in words:
-        if len(w) >= 6:
-            by_length.setdefault(len(w), []).append(w)
     for term in terms:
         if " " in term or "-" in term or not term.isascii() or not term.isalnum():
             if term in text:
                 return True
-        elif term in words or (len(term) >= 6 and any(
-                _edit1(w, term) for n in (len(term) - 1, len(term), len(term) + 1) for w in by_length.get(n, ()))):
+        elif term in words or (len(term) >= 6 and any(len(w) >= 6 and _edit1(w, term) for w in words)):
             return True
         elif len(term) >= 4 and squashed and term in squashed and any(len(w) > len(term) + 2 and term in w for w in words):
             return True  # letters that were spaced out and joined into one run ("buymeth")
