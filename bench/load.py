@@ -25,6 +25,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import sys
 import time
 import uuid
@@ -159,8 +160,61 @@ async def run(url: str, sessions: int, messages: int, token: str | None, seed: i
 
 def summary(res: dict[str, Any]) -> dict[str, float]:
     """The figures ``bench/report.py`` shows next to the previous run's."""
-    return {"msg/s": res["throughput_msg_s"], "p50 ms": res["p50_ms"], "p95 ms": res["p95_ms"],
-            "p99 ms": res["p99_ms"], "errors": res["errors"], "lost": res["lost"]}
+    out = {"msg/s": res["throughput_msg_s"], "p50 ms": res["p50_ms"], "p95 ms": res["p95_ms"],
+           "p99 ms": res["p99_ms"], "errors": res["errors"], "lost": res["lost"]}
+    out.update({f"CPU ms per message, {part}": ms for part, ms in res.get("cpu_ms_per_msg", {}).items()})
+    return out
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _procs() -> dict[int, tuple[int, int, float]]:
+    """{pid: (ppid, pgid, CPU seconds)} of every process."""
+    out = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                f = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            out[int(entry.name)] = (int(f[1]), int(f[2]), (int(f[11]) + int(f[12])) / TICK)
+    return out
+
+
+def cpu_sample(parts: dict[str, list[tuple[str, int]]]) -> dict[str, float]:
+    """CPU seconds so far of each part, of this process (the load generator) and of the machine."""
+    procs = _procs()
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _, _) in procs.items():
+        children.setdefault(ppid, []).append(pid)
+    out: dict[str, float] = {}
+    for name, refs in parts.items():
+        total = 0.0
+        for how, n in refs:
+            if how == "group":
+                total += sum(cpu for pgid_pid, (_, pgid, cpu) in procs.items() if pgid == n)
+            else:
+                todo = [n]
+                while todo:
+                    pid = todo.pop()
+                    total += procs.get(pid, (0, 0, 0.0))[2]
+                    todo.extend(children.get(pid, []))
+        out[name] = total
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out["load generator"] = usage.ru_utime + usage.ru_stime
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    out["_machine_busy"] = (sum(fields) - fields[3] - fields[4]) / TICK
+    out["_machine_all"] = sum(fields) / TICK
+    return out
+
+
+def cpu_per_message(before: dict[str, float], after: dict[str, float], messages: int) -> dict[str, Any]:
+    used = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after if not k.startswith("_")}
+    all_s = after["_machine_all"] - before["_machine_all"]
+    return {"cpu_ms_per_msg": {k: round(v * 1000 / max(messages, 1), 1) for k, v in used.items()},
+            "cpu_s": {k: round(v, 1) for k, v in used.items()},
+            "machine_busy_share": round((after["_machine_busy"] - before["_machine_busy"]) / all_s, 2) if all_s else None}
 
 
 def own_stack(args: argparse.Namespace) -> dict[str, Any]:
@@ -179,7 +233,11 @@ def own_stack(args: argparse.Namespace) -> dict[str, Any]:
             url = f"http://127.0.0.1:{stack.rasa_port}"
             stack.send("What is PhotoDNA?", sender="warm-up")
             asyncio.run(run(url, args.sessions, 10, None, args.seed + 1, args.timeout))   # warm: models, caches
+            assert stack.actions is not None and stack.rasa is not None
+            parts = {"action server": [("tree", stack.actions.pid)], "Rasa": [("tree", stack.rasa.pid)]}
+            before = cpu_sample(parts)
             res = asyncio.run(run(url, args.sessions, args.messages, token, args.seed, args.timeout))
+            res.update(cpu_per_message(before, cpu_sample(parts), res["sent"]))
         finally:
             stack.stop()
     res["url"] = "own single stack (bench/load.py --start)"
@@ -217,6 +275,11 @@ def main(argv: list[str] | None = None) -> int:
              " (tracker not checked: no --token)"))
     print(f"  latency p50 {res['p50_ms']} ms, p95 {res['p95_ms']} ms, p99 {res['p99_ms']} ms; "
           f"throughput {res['throughput_msg_s']} msg/s over {res['wall_s']} s")
+    if "cpu_ms_per_msg" in res:
+        print("  CPU per message: " + ", ".join(f"{part} {ms} ms" for part, ms in res["cpu_ms_per_msg"].items())
+              + f" (machine busy {res['machine_busy_share']:.0%}; {os.cpu_count()} cores allow about "
+              f"{1000 * (os.cpu_count() or 1) / max(sum(res['cpu_ms_per_msg'].values()), 1e-9):.0f} msg/s "
+              "at this CPU cost)")
     if res["rate_limited"]:
         print("  note: the stack's per-sender rate limit refused some messages (each simulated user sends "
               "without pause); for a capacity run start the stack with RATE_LIMIT_PER_MINUTE=0")

@@ -36,7 +36,6 @@ import json
 import os
 import random
 import re
-import resource
 import shutil
 import signal
 import subprocess
@@ -128,57 +127,6 @@ class Started:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _procs() -> dict[int, tuple[int, int, float]]:
-    """{pid: (ppid, pgid, CPU seconds)} of every process."""
-    out = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                f = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            out[int(entry.name)] = (int(f[1]), int(f[2]), (int(f[11]) + int(f[12])) / TICK)
-    return out
-
-
-def cpu_sample(parts: dict[str, list[tuple[str, int]]]) -> dict[str, float]:
-    """CPU seconds so far of each part, of this process (the load generator) and of the machine."""
-    procs = _procs()
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _, _) in procs.items():
-        children.setdefault(ppid, []).append(pid)
-    out: dict[str, float] = {}
-    for name, refs in parts.items():
-        total = 0.0
-        for how, n in refs:
-            if how == "group":
-                total += sum(cpu for pgid_pid, (_, pgid, cpu) in procs.items() if pgid == n)
-            else:
-                todo = [n]
-                while todo:
-                    pid = todo.pop()
-                    total += procs.get(pid, (0, 0, 0.0))[2]
-                    todo.extend(children.get(pid, []))
-        out[name] = total
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    out["load generator"] = usage.ru_utime + usage.ru_stime
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    out["_machine_busy"] = (sum(fields) - fields[3] - fields[4]) / TICK
-    out["_machine_all"] = sum(fields) / TICK
-    return out
-
-
-def cpu_per_message(before: dict[str, float], after: dict[str, float], messages: int) -> dict[str, Any]:
-    used = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after if not k.startswith("_")}
-    all_s = after["_machine_all"] - before["_machine_all"]
-    return {"cpu_ms_per_msg": {k: round(v * 1000 / max(messages, 1), 1) for k, v in used.items()},
-            "cpu_s": {k: round(v, 1) for k, v in used.items()},
-            "machine_busy_share": round((after["_machine_busy"] - before["_machine_busy"]) / all_s, 2) if all_s else None}
-
-
 async def window(url: str, sessions: int, seconds: float, seed: int, questions: dict[str, list[str]],
                  degraded: set[str], timeout: float = 120.0) -> dict[str, Any]:
     """``sessions`` users send messages one at a time for ``seconds``; the figures of the window."""
@@ -243,13 +191,13 @@ def measure(kind: str, root: Path, sessions: int, seconds: float) -> dict[str, A
         took, said = stack.start()
         print(f"{kind}: ready after {took:.1f} s (printed: Ready in {said} s)", flush=True)
         parts = stack.components()
-        before = cpu_sample(parts)
+        before = load.cpu_sample(parts)
         cold = asyncio.run(window(stack.url, sessions, seconds, 1, questions, degraded))
-        middle = cpu_sample(parts)
-        cold.update(cpu_per_message(before, middle, cold["sent"]))
+        middle = load.cpu_sample(parts)
+        cold.update(load.cpu_per_message(before, middle, cold["sent"]))
         print(f"  cold first window: {cold}", flush=True)
         warm = asyncio.run(window(stack.url, sessions, seconds, 2, questions, degraded))
-        warm.update(cpu_per_message(middle, cpu_sample(parts), warm["sent"]))
+        warm.update(load.cpu_per_message(middle, load.cpu_sample(parts), warm["sent"]))
         print(f"  warm window:       {warm}", flush=True)
     finally:
         stack.stop()
