@@ -270,10 +270,6 @@ class Reading:
         """First sentence id and count of a row (a row's sentences are contiguous)."""
         return int(self._sent_start[row]), int(self._sent_count[row])
 
-    def sentence_spans(self, rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
-        """``sentence_span`` of many rows: (first sentence ids, counts)."""
-        return self._sent_start[rows], self._sent_count[rows]
-
     def vocabulary(self, lexicon: str = "tokens") -> dict[str, int]:
         index = self.lexical.get(lexicon)
         return index.vocab if index is not None else {}
