@@ -171,8 +171,8 @@ class Sentences(Ranker):
 
         def exact(rows: list[int]) -> np.ndarray:
             # one small product per row: a single product over all candidates' sentences is
-            # faster but sums in another order (differences of 3e-7 that changed a conversation's
-            # answer in the evaluation)
+            # faster alone but wakes OpenBLAS's threads, which under load cost the action server
+            # 7 ms more CPU a message (docs/performance.md, issue #22)
             out = np.zeros(len(rows), np.float64)
             for k, row in enumerate(rows):
                 start, count = reading.sentence_span(row)

@@ -13,7 +13,7 @@ breaking Rasa. Installing twice is harmless.
 | slot-values | ``ActionExtractSlots.run`` | slots hold only values their domain allows (``slots.py``) |
 | resilience | ``RemoteAction.run`` | "unavailable" reply instead of silence (``resilience.py``) |
 | ticket-mutex | ``RedisLockStore.issue_ticket`` / ``update_lock`` / ``cleanup`` | one ticket at a time across instances (``locking.py``) |
-| action-validator | ``RemoteAction._validate_action_result`` | validator built once (``performance.py``) |
+| action-validator | ``RemoteAction._validate_action_result`` | validators built once, each event checked against its own type (``performance.py``) |
 | action-call | ``RemoteAction._action_call_format`` | recent events only in action calls |
 | prediction | ``MessageProcessor._predict_next_with_tracker`` | predict from the recent turns |
 | event-types | ``Event.resolve_by_type`` | type-name table |

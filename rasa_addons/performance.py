@@ -2,10 +2,14 @@
 ``make load``; figures in docs/performance.md). Behaviour is unchanged. Each wraps the
 original Rasa function and calls it; ``rasa_addons.patches.install`` puts them in place.
 
-* Action-server replies are validated with a validator built once. Rasa calls
+* Action-server replies are validated with validators built once. Rasa calls
   ``jsonschema.validate(result, schema)``, which re-checks the large schema itself and builds
-  a new validator on every call: a quarter of the Rasa process's CPU time under load. A reply
-  the cached validator rejects goes to Rasa's own check, which raises its usual error.
+  a new validator on every call: a quarter of the Rasa process's CPU time under load. And the
+  schema checks each event against a ``oneOf`` of its 23 event types, about 1.4 ms a reply
+  even with a built validator; each event is checked against its own type's branch instead
+  (the branches differ in their ``event`` constant, so ``oneOf`` holds exactly when that branch
+  does). A reply these checks reject, or an event of no known type, goes to Rasa's own check,
+  which raises its usual error.
 * Event classes are looked up by type name in a table filled from Rasa's own lookup. Rasa
   walks every ``Event`` subclass for every event it reads back from the tracker store (about
   a tenth of the CPU time).
@@ -36,7 +40,7 @@ import copy
 import functools
 import sqlite3
 from collections import deque
-from typing import Any, Callable, Dict, List, Optional, Text, Type
+from typing import Any, Callable, Dict, List, Optional, Text, Tuple, Type
 
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
@@ -49,20 +53,34 @@ ACTION_CALL_USER_TURNS = 4
 PREDICTION_USER_TURNS = 6
 
 
+def _reply_validators(schema: Dict[Text, Any]) -> Tuple[Any, Dict[Text, Any]]:
+    """A validator for the reply without the events' ``oneOf``, and one per event type."""
+    cls = validator_for(schema)
+    cls.check_schema(schema)
+    reply = copy.deepcopy(schema)
+    item = reply["properties"]["events"]["items"]
+    branches = item.pop("oneOf")
+    by_type = {branch["properties"]["event"]["const"]: cls(branch) for branch in branches}
+    return cls(reply), by_type
+
+
 def cached_validation(validate: Callable[..., bool]) -> Callable[..., bool]:
-    """``RemoteAction._validate_action_result`` with a validator built once."""
+    """``RemoteAction._validate_action_result`` with validators built once, each event checked
+    against its own type's schema."""
     state: Dict[Text, Any] = {}
 
     @functools.wraps(validate)
     def validate_action_result(self: rasa_action.RemoteAction, result: Dict[Text, Any]) -> bool:
-        validator = state.get("validator")
-        if validator is None:
-            schema = self.action_response_format_spec()
-            cls = validator_for(schema)
-            cls.check_schema(schema)
-            validator = state["validator"] = cls(schema)
+        if "validators" not in state:
+            state["validators"] = _reply_validators(self.action_response_format_spec())
+        reply, by_type = state["validators"]
         try:
-            validator.validate(result)
+            reply.validate(result)
+            for event in result.get("events") or []:
+                branch = by_type.get(event.get("event"))
+                if branch is None:
+                    return validate(self, result)
+                branch.validate(event)
             return True
         except ValidationError:
             return validate(self, result)   # Rasa's own check raises its usual error

@@ -36,6 +36,13 @@ def test_the_shortened_tracker_predicts_as_the_full_one_on_the_test_stories() ->
     assert result["compared"] >= 50 and result["shortened"] >= 20
 
 
+def test_action_replies_are_accepted_and_rejected_as_rasa_does() -> None:
+    """The per-event-type check (rasa_addons/performance.py) gives Rasa's verdict and error on
+    valid replies (15 event types, a bot response with a payload) and on broken ones."""
+    result = run("tests/rasa/validation_check.py")
+    assert result["checked"] == 11
+
+
 def test_slots_hold_only_values_their_domain_allows() -> None:
     """``/feedback{"rating": "<b>…</b>"}`` used to store markup in the categorical slot."""
     plain = run("tests/rasa/slots_check.py", "--plain")
