@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, ClassVar
 
 import numpy as np
@@ -40,15 +40,6 @@ class SearchContext:
     allowed: set[int] | None = None              # rows a document filter leaves (None: all)
     depth: int = 50                              # candidates per ranker
     search_depth: int = 50                       # how deep to look before filtering
-    # each ranker's ranking, computed once per query (a search that goes on to the extra
-    # models after a first pass without them reuses the rest)
-    rankings: dict[str, "Ranking"] = field(default_factory=dict)
-
-    def ranking(self, ranker: "Ranker") -> "Ranking":
-        if ranker.name not in self.rankings:
-            self.rankings[ranker.name] = ranker.run(self)
-        return self.rankings[ranker.name]
-
     def allows(self, row: int) -> bool:
         return self.allowed is None or row in self.allowed
 

@@ -148,7 +148,7 @@ class Searcher:
             return []
         model = self.model if learned else None
         active = [r for r in self.rankers if r.active(ctx)]
-        rankings = {r.name: ctx.ranking(r) for r in active}
+        rankings = {r.name: r.run(ctx) for r in active}
         rows: set[int] = set()
         for ranking in rankings.values():
             rows.update(ranking.ranks)
